@@ -1,0 +1,1 @@
+"""Fieldwork's web application: HTTP, database and the services behind them."""

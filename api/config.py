@@ -1,0 +1,66 @@
+"""Settings from the environment (prefix ``FIELDWORK_``) and the data directory."""
+
+from __future__ import annotations
+
+import secrets
+from functools import cached_property, lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="FIELDWORK_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(
+        default=Path("data"), description="Where the SQLite file, media and the secret key live."
+    )
+    database_url: str = Field(
+        default="", description="SQLAlchemy URL; empty means SQLite in data_dir."
+    )
+    secret_key: str = Field(
+        default="", description="Signs access tokens; generated into data_dir when empty."
+    )
+    token_lifetime_minutes: int = Field(default=12 * 60, ge=1)
+    cors_origins: list[str] = Field(default_factory=list)
+    max_upload_bytes: int = Field(default=15 * 1024 * 1024, ge=1024)
+    shopper_app_dir: Path = Field(
+        default=Path(__file__).resolve().parent.parent / "shopper_app",
+        description="The static shopper PWA served at /app/.",
+    )
+    expiry_interval_seconds: int = Field(
+        default=60, ge=0, description="0 disables the expiry sweep."
+    )
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip().startswith("["):
+            return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'fieldwork.sqlite3').resolve()}"
+
+    @cached_property
+    def resolved_secret_key(self) -> str:
+        """The configured key, or one generated once and kept in the data directory."""
+        if self.secret_key:
+            return self.secret_key
+        key_file = self.data_dir / "secret_key"
+        if key_file.exists():
+            return key_file.read_text().strip()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        key_file.write_text(key)
+        key_file.chmod(0o600)
+        return key
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

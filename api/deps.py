@@ -1,0 +1,70 @@
+"""Request-scoped dependencies as ``Annotated`` aliases."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import OAuth2PasswordBearer
+from sqlmodel import Session
+
+from api.accounts.models import Role, User
+from api.accounts.security import read_token
+from api.common import PageParams, page_params
+from api.config import Settings
+from api.db import Database
+from api.errors import Forbidden, Unauthorized
+
+_bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+
+
+def get_db(request: Request) -> Database:
+    db: Database = request.app.state.db
+    return db
+
+
+def get_app_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """One transaction per request, committed before the response is sent."""
+    with get_db(request).session(read_only=request.method in {"GET", "HEAD"}) as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+SettingsDep = Annotated[Settings, Depends(get_app_settings)]
+PageDep = Annotated[PageParams, Depends(page_params)]
+
+
+def get_current_user(
+    session: SessionDep, settings: SettingsDep, token: Annotated[str | None, Depends(_bearer)]
+) -> User:
+    if not token:
+        raise Unauthorized("Send a bearer token from POST /api/v1/auth/token.")
+    user_id = read_token(token, secret=settings.resolved_secret_key)
+    user = session.get(User, user_id) if user_id is not None else None
+    if user is None or not user.is_active:
+        raise Unauthorized("The token is invalid or expired, or the account is disabled.")
+    return user
+
+
+CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+def require_roles(*roles: Role) -> Callable[[User], User]:
+    def guard(user: CurrentUser) -> User:
+        if user.role not in roles:
+            allowed = ", ".join(sorted(roles))
+            raise Forbidden(f"This needs one of the roles: {allowed}.")
+        return user
+
+    return guard
+
+
+AdminUser = Annotated[User, Depends(require_roles(Role.admin))]
+StaffUser = Annotated[User, Depends(require_roles(Role.admin, Role.manager))]
+ShopperUser = Annotated[User, Depends(require_roles(Role.shopper))]

@@ -1,0 +1,126 @@
+"""Domain errors and their RFC 9457 problem+json rendering."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+PROBLEM_JSON = "application/problem+json"
+PROBLEM_BASE = "https://fieldwork.dev/problems/"
+
+
+class FieldworkError(Exception):
+    """A failure a caller can act on; rendered as problem+json with ``status``."""
+
+    status = 400
+    slug = "bad-request"
+    title = "Bad request"
+
+    def __init__(self, detail: str, **extra: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.extra = extra
+
+    def problem(self) -> dict[str, Any]:
+        return {
+            "type": PROBLEM_BASE + self.slug,
+            "title": self.title,
+            "status": self.status,
+            "detail": self.detail,
+            **self.extra,
+        }
+
+
+class NotFound(FieldworkError):
+    status, slug, title = 404, "not-found", "Not found"
+
+
+class Unauthorized(FieldworkError):
+    status, slug, title = 401, "unauthorized", "Not authenticated"
+
+
+class Forbidden(FieldworkError):
+    status, slug, title = 403, "forbidden", "Not allowed"
+
+
+class Conflict(FieldworkError):
+    status, slug, title = 409, "conflict", "Conflict"
+
+
+class InvalidTransition(Conflict):
+    slug, title = "invalid-transition", "Not possible in the current state"
+
+
+class CapExceeded(Conflict):
+    """An assignment refused by one of the project's caps or eligibility rules."""
+
+    slug, title = "cap-exceeded", "Refused by a project rule"
+
+    def __init__(self, detail: str, *, rule: str, **extra: Any) -> None:
+        super().__init__(detail, rule=rule, **extra)
+        self.rule = rule
+
+
+class Invalid(FieldworkError):
+    """Input that parses but breaks a rule; ``errors`` lists each field."""
+
+    status, slug, title = 422, "validation-error", "Invalid input"
+
+    def __init__(self, detail: str, errors: list[dict[str, Any]] | None = None, **extra: Any):
+        super().__init__(detail, errors=errors or [], **extra)
+        self.errors = errors or []
+
+
+class PayloadTooLarge(FieldworkError):
+    status, slug, title = 413, "payload-too-large", "Payload too large"
+
+
+def problem_response(
+    problem: dict[str, Any], headers: dict[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse(
+        problem, status_code=problem["status"], media_type=PROBLEM_JSON, headers=headers
+    )
+
+
+def _field_path(loc: tuple[Any, ...] | list[Any]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header", "form")]
+    return ".".join(parts) if parts else ".".join(str(p) for p in loc)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(FieldworkError)
+    async def _domain(_: Request, exc: FieldworkError) -> JSONResponse:
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        return problem_response(exc.problem(), headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {
+                "field": _field_path(err.get("loc", ())),
+                "location": str(err.get("loc", ("body",))[0]),
+                "message": err.get("msg", "invalid"),
+                "type": err.get("type", "value_error"),
+            }
+            for err in exc.errors()
+        ]
+        detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors) or "Invalid request"
+        return problem_response(Invalid(detail, errors).problem())
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        status = exc.status_code
+        title = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
+        problem = {
+            "type": "about:blank",
+            "title": title,
+            "status": status,
+            "detail": exc.detail if isinstance(exc.detail, str) else title,
+        }
+        return problem_response(problem, dict(exc.headers) if exc.headers else None)

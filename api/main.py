@@ -1,0 +1,112 @@
+"""The ASGI application: routers under /api/v1, problem+json errors, static apps last."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
+
+from api.accounts.router import router as accounts_router
+from api.assignments.router import router as assignments_router
+from api.assignments.service import expire_overdue
+from api.clients.router import router as clients_router
+from api.config import Settings, get_settings
+from api.db import Database
+from api.errors import install_error_handlers
+from api.journeys.router import router as journeys_router
+from api.locations.router import router as locations_router
+from api.projects.router import router as projects_router
+from api.shoppers.router import router as shoppers_router
+
+log = logging.getLogger("fieldwork")
+API_PREFIX = "/api/v1"
+
+
+async def _expiry_sweeper(db: Database, interval: int) -> None:
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await run_in_threadpool(_sweep, db)
+        except Exception:  # a failed sweep must not stop the next one
+            log.exception("expiry sweep failed")
+
+
+def _sweep(db: Database) -> None:
+    with db.session() as session:
+        expire_overdue(session)
+
+
+def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    db = database or Database(settings.resolved_database_url)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        sweeper = None
+        if settings.expiry_interval_seconds:
+            sweeper = asyncio.create_task(_expiry_sweeper(db, settings.expiry_interval_seconds))
+        yield
+        if sweeper is not None:
+            sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweeper
+        if database is None:
+            db.dispose()
+
+    app = FastAPI(
+        title="Fieldwork",
+        version="0.1.0",
+        summary="Mystery-shopping and customer-journey research: capped assignments, field capture, QC, results.",
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.db = db
+    install_error_handlers(app)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["*"],
+            allow_headers=["*"],
+        )
+
+    api = APIRouter(prefix=API_PREFIX)
+    for router in (
+        accounts_router,
+        clients_router,
+        projects_router,
+        locations_router,
+        journeys_router,
+        shoppers_router,
+        assignments_router,
+    ):
+        api.include_router(router)
+
+    @api.get("/health", tags=["meta"])
+    def health() -> dict[str, str]:
+        """Liveness check."""
+        return {"status": "ok"}
+
+    app.include_router(api)
+
+    @app.get("/", include_in_schema=False)
+    def root() -> RedirectResponse:
+        return RedirectResponse("/docs")
+
+    if settings.shopper_app_dir.is_dir():
+        app.mount(
+            "/app", StaticFiles(directory=settings.shopper_app_dir, html=True), name="shopper_app"
+        )
+
+    return app

@@ -1,0 +1,31 @@
+"""Every table, imported in one place so that SQLModel.metadata is complete (Alembic, tests)."""
+
+from sqlmodel import SQLModel
+
+from api.accounts.models import User
+from api.assignments.models import Assignment
+from api.audit.models import AuditEntry
+from api.clients.models import Client
+from api.journeys.models import Journey, JourneyVersion
+from api.locations.models import Location
+from api.projects.models import Project, ProjectMember, Wave
+from api.shoppers.models import QualificationAttempt, QualificationTest, ShopperProfile
+
+metadata = SQLModel.metadata
+
+__all__ = [
+    "Assignment",
+    "AuditEntry",
+    "Client",
+    "Journey",
+    "JourneyVersion",
+    "Location",
+    "Project",
+    "ProjectMember",
+    "QualificationAttempt",
+    "QualificationTest",
+    "ShopperProfile",
+    "User",
+    "Wave",
+    "metadata",
+]

@@ -1,0 +1,1 @@
+"""Alembic environment and the dated revisions of Fieldwork's schema."""
