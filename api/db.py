@@ -8,8 +8,9 @@ check (``SELECT ... FOR UPDATE``) where a rule must hold under concurrency.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
 READ_ONLY = {"sqlite_begin": "DEFERRED"}
+WRITE_WAIT_SECONDS = 30
 
 
 def normalise_url(url: str) -> str:
@@ -74,18 +76,35 @@ class Database:
     def __init__(self, url: str) -> None:
         self.engine = make_engine(url)
         self._read_engine = self.engine.execution_options(**READ_ONLY)
+        # SQLite admits one writer at a time. Writers of this process queue on a lock instead of
+        # polling the database lock, whose busy handler sleeps in growing steps (long tails).
+        # A plain Lock, since FastAPI may enter and leave a dependency on different threads.
+        self._write_lock = threading.Lock() if is_sqlite(self.engine) else None
 
     @contextmanager
     def session(self, *, read_only: bool = False) -> Iterator[Session]:
         """A session whose transaction commits when the block succeeds, else rolls back."""
         bind = self._read_engine if read_only else self.engine
-        with Session(bind=bind, expire_on_commit=False) as session:
+        queue = (
+            self._writer_turn() if self._write_lock is not None and not read_only else nullcontext()
+        )
+        with queue, Session(bind=bind, expire_on_commit=False) as session:
             try:
                 yield session
                 session.commit()
             except BaseException:
                 session.rollback()
                 raise
+
+    @contextmanager
+    def _writer_turn(self) -> Iterator[None]:
+        assert self._write_lock is not None
+        if not self._write_lock.acquire(timeout=WRITE_WAIT_SECONDS):
+            raise TimeoutError(f"no database write slot within {WRITE_WAIT_SECONDS} s")
+        try:
+            yield
+        finally:
+            self._write_lock.release()
 
     def dispose(self) -> None:
         self.engine.dispose()
