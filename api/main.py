@@ -25,6 +25,7 @@ from api.journeys.router import router as journeys_router
 from api.locations.router import router as locations_router
 from api.projects.router import router as projects_router
 from api.shoppers.router import router as shoppers_router
+from api.visits.router import router as visits_router
 
 log = logging.getLogger("fieldwork")
 API_PREFIX = "/api/v1"
@@ -90,6 +91,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         journeys_router,
         shoppers_router,
         assignments_router,
+        visits_router,
     ):
         api.include_router(router)
 

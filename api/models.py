@@ -10,22 +10,27 @@ from api.journeys.models import Journey, JourneyVersion
 from api.locations.models import Location
 from api.projects.models import Project, ProjectMember, Wave
 from api.shoppers.models import QualificationAttempt, QualificationTest, ShopperProfile
+from api.visits.models import BriefingAttempt, Media, StepObservation, Visit
 
 metadata = SQLModel.metadata
 
 __all__ = [
     "Assignment",
     "AuditEntry",
+    "BriefingAttempt",
     "Client",
     "Journey",
     "JourneyVersion",
     "Location",
+    "Media",
     "Project",
     "ProjectMember",
     "QualificationAttempt",
     "QualificationTest",
     "ShopperProfile",
+    "StepObservation",
     "User",
+    "Visit",
     "Wave",
     "metadata",
 ]

@@ -1,0 +1,285 @@
+"""Field capture endpoints (docs/visit-api.md is the contract with the shopper app)."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, File, Form, Request, Response, UploadFile, status
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
+from fastapi.security import OAuth2PasswordBearer
+
+from api.accounts.models import Role, User
+from api.deps import (
+    SessionDep,
+    SettingsDep,
+    ShopperUser,
+    get_app_settings,
+    get_current_user,
+    get_db,
+    require_roles,
+)
+from api.errors import Forbidden, Invalid, PayloadTooLarge
+from api.visits import service
+from api.visits.media import LocalMediaStore, MediaStore, NotAnImage, clean_image
+from api.visits.models import (
+    BatchRequest,
+    BatchResponse,
+    BriefingPublic,
+    MediaPublic,
+    QuizAttemptRequest,
+    QuizResultPublic,
+    StepObservationPublic,
+    StepWrite,
+    VisitPublic,
+    VisitStart,
+    VisitSubmit,
+)
+
+# Multipart framing and the form fields beside the file.
+UPLOAD_OVERHEAD = 64 * 1024
+
+
+class VisitRoute(APIRoute):
+    """Validation errors name the step (from the path) beside field and message."""
+
+    def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
+        handler = super().get_route_handler()
+
+        async def route_handler(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except RequestValidationError as exc:
+                step = request.path_params.get("step_key")
+                errors = [
+                    {
+                        "step": step,
+                        "field": ".".join(str(p) for p in err.get("loc", ())[1:] if p != "body"),
+                        "location": str(err.get("loc", ("body",))[0]),
+                        "message": err.get("msg", "invalid"),
+                    }
+                    for err in exc.errors()
+                ]
+                detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+                raise Invalid(detail or "Invalid request", errors) from None
+
+        return route_handler
+
+
+class MediaUploadRoute(VisitRoute):
+    """Refuses an upload by its Content-Length before the body is read."""
+
+    def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
+        handler = super().get_route_handler()
+
+        async def route_handler(request: Request) -> Response:
+            limit = get_app_settings(request).max_upload_bytes
+            length = request.headers.get("content-length", "")
+            if length.isdigit() and int(length) > limit + UPLOAD_OVERHEAD:
+                raise _too_large(limit)
+            return await handler(request)
+
+        return route_handler
+
+
+router = APIRouter(tags=["visits"], route_class=VisitRoute)
+
+# Client users never see visits (only approved results, without shoppers): 403 before any lookup.
+FieldUser = Annotated[User, Depends(require_roles(Role.admin, Role.manager, Role.shopper))]
+
+
+def _too_large(limit: int) -> PayloadTooLarge:
+    return PayloadTooLarge(f"A file may be at most {limit:,} bytes.", limit=limit)
+
+
+def media_store(request: Request) -> MediaStore:
+    """The app's media store; a deployment may set ``app.state.media_store`` (e.g. S3)."""
+    store: MediaStore | None = getattr(request.app.state, "media_store", None)
+    if store is None:
+        store = LocalMediaStore(get_app_settings(request).data_dir / "media")
+        request.app.state.media_store = store
+    return store
+
+
+MediaStoreDep = Annotated[MediaStore, Depends(media_store)]
+
+
+def _respond(response: Response, created: bool) -> None:
+    response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+
+
+# ---------------------------------------------------------------- briefing
+
+
+@router.get("/assignments/{assignment_id}/briefing")
+def read_briefing(assignment_id: int, session: SessionDep, user: FieldUser) -> BriefingPublic:
+    """The assignment's journey and briefing (quiz without answers), and the quiz status."""
+    assignment = service.get_assignment(session, user=user, assignment_id=assignment_id)
+    return service.briefing(session, assignment=assignment)
+
+
+@router.post("/assignments/{assignment_id}/briefing/quiz", status_code=status.HTTP_201_CREATED)
+def take_quiz(
+    assignment_id: int, data: QuizAttemptRequest, session: SessionDep, user: ShopperUser
+) -> QuizResultPublic:
+    """Answer the briefing's quiz; the visit can start once it is passed."""
+    assignment = service.own_assignment(session, shopper=user, assignment_id=assignment_id)
+    return service.attempt_quiz(session, assignment=assignment, shopper=user, answers=data.answers)
+
+
+# ---------------------------------------------------------------- visit
+
+
+@router.post("/assignments/{assignment_id}/visit", status_code=status.HTTP_201_CREATED)
+def start_visit(
+    assignment_id: int,
+    data: VisitStart,
+    session: SessionDep,
+    user: ShopperUser,
+    response: Response,
+) -> VisitPublic:
+    """Check in: start the visit of an accepted assignment (a resend returns the visit)."""
+    assignment = service.own_assignment(session, shopper=user, assignment_id=assignment_id)
+    visit, created = service.start_visit(session, assignment=assignment, shopper=user, data=data)
+    _respond(response, created)
+    return service.visit_public(session, visit=visit, assignment=assignment)
+
+
+@router.get("/assignments/{assignment_id}/visit")
+def read_assignment_visit(assignment_id: int, session: SessionDep, user: FieldUser) -> VisitPublic:
+    """The assignment's visit with its steps and media."""
+    assignment = service.get_assignment(session, user=user, assignment_id=assignment_id)
+    visit = service.visit_of_assignment(session, assignment=assignment)
+    return service.visit_public(session, visit=visit, assignment=assignment)
+
+
+@router.get("/visits/{visit_id}")
+def read_visit(visit_id: int, session: SessionDep, user: FieldUser) -> VisitPublic:
+    """A visit with its steps and media (its shopper or the project's managers)."""
+    visit, assignment = service.get_visit(session, user=user, visit_id=visit_id)
+    return service.visit_public(session, visit=visit, assignment=assignment)
+
+
+@router.put("/visits/{visit_id}/steps/{step_key}")
+def write_step(
+    visit_id: int, step_key: str, data: StepWrite, session: SessionDep, user: ShopperUser
+) -> StepObservationPublic:
+    """Write one step's observation (create or replace); a resend changes nothing."""
+    visit, assignment = service.own_visit(session, shopper=user, visit_id=visit_id)
+    row, _ = service.write_step(
+        session, visit=visit, assignment=assignment, step_key=step_key, data=data, actor=user
+    )
+    return service.step_public(row)
+
+
+@router.post("/visits/{visit_id}/submit")
+def submit_visit(
+    visit_id: int, data: VisitSubmit, session: SessionDep, user: ShopperUser
+) -> VisitPublic:
+    """Check out: submit the complete visit (422 lists everything still missing)."""
+    visit, assignment = service.own_visit(session, shopper=user, visit_id=visit_id)
+    service.submit(session, visit=visit, assignment=assignment, data=data, actor=user)
+    return service.visit_public(session, visit=visit, assignment=assignment)
+
+
+@router.post("/visits/{visit_id}/batch")
+def run_batch(
+    visit_id: int, data: BatchRequest, session: SessionDep, user: ShopperUser
+) -> BatchResponse:
+    """Apply several queued writes of one visit in order, each with its own result."""
+    visit, assignment = service.own_visit(session, shopper=user, visit_id=visit_id)
+    results = service.run_batch(
+        session, visit=visit, assignment=assignment, operations=data.operations, actor=user
+    )
+    return BatchResponse(results=results)
+
+
+# ---------------------------------------------------------------- media
+
+_bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+
+
+def _uploader(
+    request: Request, settings: SettingsDep, token: Annotated[str | None, Depends(_bearer)]
+) -> User:
+    # Its own short read transaction: the request's write transaction (which holds SQLite's
+    # write lock) opens only after the photo has been parsed and re-encoded.
+    with get_db(request).session(read_only=True) as session:
+        user = get_current_user(session, settings, token)
+    if user.role != Role.shopper:
+        raise Forbidden("This needs one of the roles: shopper.")
+    return user
+
+
+def upload_media(
+    visit_id: int,
+    request: Request,
+    response: Response,
+    user: Annotated[User, Depends(_uploader)],
+    store: MediaStoreDep,
+    file: Annotated[UploadFile, File(description="The photo; its type is read from its bytes.")],
+    client_uuid: Annotated[UUID, Form()],
+    step_key: Annotated[str, Form(max_length=64)],
+    question_key: Annotated[str | None, Form(max_length=64)] = None,
+) -> MediaPublic:
+    """Upload a photo of a step (multipart); it is verified, re-encoded and stored by SHA-256."""
+    limit = get_app_settings(request).max_upload_bytes
+    raw = file.file.read(limit + 1)
+    if len(raw) > limit:
+        raise _too_large(limit)
+    image: Any
+    try:
+        image = clean_image(raw)
+    except NotAnImage as refusal:
+        image = refusal
+    with get_db(request).session() as session:
+        visit, assignment = service.own_visit(session, shopper=user, visit_id=visit_id)
+        media, created = service.store_media(
+            session,
+            visit=visit,
+            assignment=assignment,
+            client_uuid=str(client_uuid),
+            step_key=step_key,
+            question_key=question_key or None,
+            upload_sha256=hashlib.sha256(raw).hexdigest(),
+            image=image,
+            store=store,
+        )
+        public = service.media_public(media)
+    _respond(response, created)
+    return public
+
+
+router.add_api_route(
+    "/visits/{visit_id}/media",
+    upload_media,
+    methods=["POST"],
+    status_code=status.HTTP_201_CREATED,
+    response_model=MediaPublic,
+    route_class_override=MediaUploadRoute,
+    responses={413: {"description": "The file is larger than FIELDWORK_MAX_UPLOAD_BYTES."}},
+)
+
+
+@router.get(
+    "/media/{client_uuid}",
+    response_class=Response,
+    responses={200: {"content": {"image/jpeg": {}, "image/png": {}}}},
+)
+def download_media(
+    client_uuid: UUID, session: SessionDep, user: FieldUser, store: MediaStoreDep
+) -> Response:
+    """A stored photo (the visit's shopper and the project's managers)."""
+    media = service.media_for_download(session, user=user, client_uuid=str(client_uuid))
+    return Response(
+        store.get(media.storage_key),
+        media_type=media.content_type,
+        headers={
+            "ETag": f'"{media.sha256}"',
+            "Cache-Control": "private, max-age=31536000, immutable",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )

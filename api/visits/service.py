@@ -1,0 +1,664 @@
+"""Field capture: briefing quiz gate, check-in, step writes, media, submission, batches.
+
+Idempotency: every write carries the phone's ``client_uuid``; the SHA-256 of its canonical JSON
+(``payload_hash``) is stored beside it. The same UUID with the same hash returns what is stored
+and changes nothing; the same UUID with another hash is an ``IdempotencyConflict``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from sqlalchemy import case
+from sqlmodel import Session, col, func, select
+
+from api.accounts.models import Role, User
+from api.assignments.models import Assignment, AssignmentStatus
+from api.assignments.service import get_assignment
+from api.assignments.states import transition
+from api.audit.models import AuditEntry
+from api.audit.service import record
+from api.common import utcnow
+from api.errors import Conflict, FieldworkError, Invalid, NotFound
+from api.journeys.models import JourneyVersion, VersionStatus
+from api.visits.media import CleanImage, MediaStore, NotAnImage
+from api.visits.models import (
+    BatchOperation,
+    BatchResult,
+    BriefingAttempt,
+    BriefingPublic,
+    GeoPublic,
+    Media,
+    MediaPublic,
+    QuizResultPublic,
+    StepObservation,
+    StepObservationPublic,
+    StepWrite,
+    Visit,
+    VisitPublic,
+    VisitStart,
+    VisitSubmit,
+)
+from api.visits.validation import (
+    ObservedStep,
+    completeness_errors,
+    referenced_media,
+    step_write_errors,
+)
+from briefings import JourneyDefinition, grade_quiz
+
+S = AssignmentStatus
+EDITABLE = frozenset({S.in_progress, S.returned})
+
+
+class IdempotencyConflict(Conflict):
+    """A client_uuid seen before, now with other content."""
+
+    slug, title = "idempotency-conflict", "This client_uuid was used for other content"
+
+
+def payload_hash(payload: dict[str, Any]) -> str:
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _conflict(kind: str, uuid: str) -> IdempotencyConflict:
+    return IdempotencyConflict(
+        f"The {kind} with client_uuid {uuid} was stored with other content; "
+        "send changes with a new client_uuid.",
+        client_uuid=uuid,
+    )
+
+
+def _lock(session: Session, model: type[Visit] | type[Assignment], row_id: int | None) -> None:
+    """Serialise writes to one visit; SQLite holds the database write lock already."""
+    if session.get_bind().dialect.name != "sqlite":
+        session.exec(
+            select(model)
+            .where(model.id == row_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        ).one()
+
+
+# ---------------------------------------------------------------- journey
+
+
+# Validating a journey definition costs more than the rest of a step write; published versions
+# never change, so each is validated once. The key includes created_at because ids repeat when a
+# database is rebuilt (tests).
+_definitions: dict[tuple[int, datetime], JourneyDefinition] = {}
+
+
+def journey_of(session: Session, *, version_id: int) -> JourneyDefinition:
+    """The journey version's definition."""
+    stamp = session.exec(
+        select(JourneyVersion.created_at, JourneyVersion.status).where(
+            JourneyVersion.id == version_id
+        )
+    ).first()
+    if stamp is None:
+        raise NotFound(f"No journey version {version_id}.")
+    key = (version_id, stamp[0])
+    cached = _definitions.get(key)
+    if cached is not None:
+        return cached
+    version = session.get(JourneyVersion, version_id)
+    assert version is not None
+    definition = JourneyDefinition.model_validate(version.definition)
+    if stamp[1] == VersionStatus.published:
+        if len(_definitions) >= 256:
+            _definitions.clear()
+        _definitions[key] = definition
+    return definition
+
+
+# ---------------------------------------------------------------- access
+
+
+def own_assignment(session: Session, *, shopper: User, assignment_id: int) -> Assignment:
+    return get_assignment(session, user=shopper, assignment_id=assignment_id)
+
+
+def get_visit(session: Session, *, user: User, visit_id: int) -> tuple[Visit, Assignment]:
+    """The visit if ``user`` may see it (its shopper or the project's managers), else 404."""
+    missing = NotFound(f"No visit {visit_id}.")
+    row = session.exec(
+        select(Visit, Assignment)
+        .join(Assignment, col(Assignment.id) == Visit.assignment_id)
+        .where(Visit.id == visit_id)
+    ).first()
+    if row is None:
+        raise missing
+    visit, assignment = row
+    if user.role == Role.shopper:
+        if assignment.shopper_id != user.id:
+            raise missing
+        return visit, assignment
+    try:
+        get_assignment(session, user=user, assignment_id=visit.assignment_id)
+    except NotFound:
+        raise missing from None
+    return visit, assignment
+
+
+def own_visit(session: Session, *, shopper: User, visit_id: int) -> tuple[Visit, Assignment]:
+    if shopper.role != Role.shopper:
+        raise NotFound(f"No visit {visit_id}.")
+    return get_visit(session, user=shopper, visit_id=visit_id)
+
+
+def visit_of_assignment(session: Session, *, assignment: Assignment) -> Visit:
+    visit = session.exec(select(Visit).where(Visit.assignment_id == assignment.id)).first()
+    if visit is None:
+        raise NotFound(f"Assignment {assignment.id} has no visit yet.")
+    return visit
+
+
+# ---------------------------------------------------------------- briefing and quiz
+
+
+def _attempts(session: Session, assignment_id: int | None) -> tuple[int, bool]:
+    used, passed = session.exec(
+        select(func.count(), func.count(case((col(BriefingAttempt.passed), 1)))).where(
+            BriefingAttempt.assignment_id == assignment_id
+        )
+    ).one()
+    return int(used), bool(passed)
+
+
+def briefing(session: Session, *, assignment: Assignment) -> BriefingPublic:
+    definition = journey_of(session, version_id=assignment.journey_version_id)
+    journey = definition.model_dump(mode="json")
+    if journey.get("briefing"):
+        for question in journey["briefing"]["quiz"]["questions"]:
+            question.pop("correct", None)
+    used, passed = _attempts(session, assignment.id)
+    assert assignment.id is not None
+    return BriefingPublic(
+        assignment_id=assignment.id,
+        journey_version_id=assignment.journey_version_id,
+        journey=journey,
+        briefing=journey.get("briefing"),
+        quiz_passed=passed or definition.briefing is None,
+        attempts_used=used,
+    )
+
+
+def attempt_quiz(
+    session: Session, *, assignment: Assignment, shopper: User, answers: dict[str, str]
+) -> QuizResultPublic:
+    definition = journey_of(session, version_id=assignment.journey_version_id)
+    if definition.briefing is None:
+        raise Conflict("This journey has no briefing quiz.", rule="briefing_quiz")
+    if assignment.status not in (S.offered, S.accepted):
+        raise Conflict(
+            f"The quiz is taken before the visit; the assignment is {assignment.status}.",
+            rule="briefing_quiz",
+        )
+    _lock(session, Assignment, assignment.id)
+    quiz = definition.briefing.quiz
+    used, passed = _attempts(session, assignment.id)
+    if passed:
+        raise Conflict("You passed this briefing's quiz already.", rule="briefing_quiz")
+    if quiz.max_attempts is not None and used >= quiz.max_attempts:
+        raise Conflict(
+            f"All {quiz.max_attempts} attempts are used; ask your project manager.",
+            rule="max_attempts",
+        )
+    result = grade_quiz(quiz, answers)
+    assert assignment.id is not None and shopper.id is not None
+    session.add(
+        BriefingAttempt(
+            assignment_id=assignment.id,
+            shopper_id=shopper.id,
+            answers=answers,
+            score_percent=result.score_percent,
+            passed=result.passed,
+        )
+    )
+    session.flush()
+    return QuizResultPublic(
+        passed=result.passed,
+        score_percent=result.score_percent,
+        wrong=result.wrong,
+        attempts_used=used + 1,
+    )
+
+
+# ---------------------------------------------------------------- check-in
+
+
+def start_visit(
+    session: Session,
+    *,
+    assignment: Assignment,
+    shopper: User,
+    data: VisitStart,
+    now: datetime | None = None,
+) -> tuple[Visit, bool]:
+    """Check in; returns the visit and whether it was created (False: a resend)."""
+    uuid = str(data.client_uuid)
+    digest = payload_hash(data.model_dump(mode="json"))
+    _lock(session, Assignment, assignment.id)
+    seen = session.exec(select(Visit).where(Visit.client_uuid == uuid)).first()
+    if seen is not None:
+        if seen.assignment_id != assignment.id or seen.payload_hash != digest:
+            raise _conflict("visit", uuid)
+        return seen, False
+    now = now or utcnow()
+    if assignment.status == S.accepted:
+        if now < assignment.window_start or now > assignment.window_end:
+            raise Conflict(
+                f"The visit window is {assignment.window_start.isoformat()} to "
+                f"{assignment.window_end.isoformat()}.",
+                rule="visit_window",
+            )
+        definition = journey_of(session, version_id=assignment.journey_version_id)
+        if definition.briefing is not None and not _attempts(session, assignment.id)[1]:
+            raise Conflict(
+                "Pass the briefing's quiz before you start the visit.", rule="briefing_quiz"
+            )
+    transition(session, assignment, S.in_progress, actor_id=shopper.id, action="visit_started")
+    assert assignment.id is not None
+    visit = Visit(
+        assignment_id=assignment.id,
+        client_uuid=uuid,
+        payload_hash=digest,
+        started_at=data.started_at,
+        checkin_latitude=data.latitude,
+        checkin_longitude=data.longitude,
+        checkin_accuracy_m=data.accuracy_m,
+        device=data.device,
+    )
+    session.add(visit)
+    session.flush()
+    return visit, True
+
+
+# ---------------------------------------------------------------- steps
+
+
+def _editable(assignment: Assignment, what: str) -> None:
+    if assignment.status not in EDITABLE:
+        raise Conflict(
+            f"The visit is {assignment.status}; {what} only while it is in progress or returned.",
+            rule="visit_editable",
+        )
+
+
+def _snapshot(row: StepObservation) -> dict[str, Any]:
+    return step_public(row).model_dump(mode="json", exclude={"updated_at"})
+
+
+def write_step(
+    session: Session,
+    *,
+    visit: Visit,
+    assignment: Assignment,
+    step_key: str,
+    data: StepWrite,
+    actor: User,
+) -> tuple[StepObservation, bool]:
+    """Create or replace one step's observation; returns it and whether anything changed."""
+    uuid = str(data.client_uuid)
+    body = data.model_dump(mode="json")
+    digest = payload_hash({"step_key": step_key, **body})
+    _lock(session, Visit, visit.id)
+    # One query finds both a resend (same UUID) and the step's current observation.
+    found = session.exec(
+        select(StepObservation).where(
+            (col(StepObservation.client_uuid) == uuid)
+            | ((col(StepObservation.visit_id) == visit.id) & (StepObservation.step_key == step_key))
+        )
+    ).all()
+    seen = next((r for r in found if r.client_uuid == uuid), None)
+    if seen is not None:
+        if seen.visit_id != visit.id or seen.step_key != step_key or seen.payload_hash != digest:
+            raise _conflict("step observation", uuid)
+        return seen, False
+    row = next((r for r in found if r.visit_id == visit.id and r.step_key == step_key), None)
+    if row is not None and uuid in row.replaced_writes:
+        # A late resend of a write that a newer one replaced: it was applied, keep the newer.
+        if row.replaced_writes[uuid] != digest:
+            raise _conflict("step observation", uuid)
+        return row, False
+    _editable(assignment, "steps can be written")
+    definition = journey_of(session, version_id=assignment.journey_version_id)
+    errors = step_write_errors(definition, step_key, data)
+    if errors:
+        raise Invalid(_summary(errors), errors)
+    fields = {
+        "client_uuid": uuid,
+        "payload_hash": digest,
+        "answers": body["answers"],
+        "evidence": body["evidence"],
+        "notes": data.notes,
+        "started_at": data.started_at,
+        "ended_at": data.ended_at,
+        "latitude": data.latitude,
+        "longitude": data.longitude,
+        "accuracy_m": data.accuracy_m,
+        "conscious": body["conscious"],
+        "probes": body["probes"],
+    }
+    before = None
+    if row is None:
+        assert visit.id is not None
+        row = StepObservation(visit_id=visit.id, step_key=step_key, **fields)
+    else:
+        before = _snapshot(row) if assignment.status == S.returned else None
+        row.replaced_writes = {**row.replaced_writes, row.client_uuid: row.payload_hash}
+        row.revision += 1
+        row.updated_at = utcnow()
+        for name, value in fields.items():
+            setattr(row, name, value)
+    session.add(row)
+    session.flush()
+    if assignment.status == S.returned:
+        assert visit.id is not None
+        record(
+            session,
+            actor_id=actor.id,
+            entity="visit",
+            entity_id=visit.id,
+            action="step_edited",
+            comment=step_key,
+            data={"step_key": step_key, "before": before, "after": _snapshot(row)},
+        )
+    return row, True
+
+
+def _summary(errors: list[dict[str, Any]]) -> str:
+    parts = [
+        ": ".join(str(p) for p in (e.get("step"), e.get("field"), e["message"]) if p)
+        for e in errors[:5]
+    ]
+    more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
+    return "; ".join(parts) + more
+
+
+# ---------------------------------------------------------------- media
+
+
+def store_media(
+    session: Session,
+    *,
+    visit: Visit,
+    assignment: Assignment,
+    client_uuid: str,
+    step_key: str,
+    question_key: str | None,
+    upload_sha256: str,
+    image: CleanImage | NotAnImage,
+    store: MediaStore,
+) -> tuple[Media, bool]:
+    """Keep an uploaded photo, or say why the bytes were refused (``NotAnImage``)."""
+    digest = payload_hash(
+        {"step_key": step_key, "question_key": question_key, "sha256": upload_sha256}
+    )
+    _lock(session, Visit, visit.id)
+    seen = session.exec(select(Media).where(Media.client_uuid == client_uuid)).first()
+    if seen is not None:
+        if seen.visit_id != visit.id or seen.payload_hash != digest:
+            raise _conflict("media", client_uuid)
+        return seen, False
+    _editable(assignment, "photos can be uploaded")
+    definition = journey_of(session, version_id=assignment.journey_version_id)
+    errors = []
+    try:
+        step = definition.step(step_key)
+    except KeyError:
+        errors.append(
+            {"step": step_key, "field": "step_key", "message": "is not a step of this journey"}
+        )
+    else:
+        if question_key is not None and question_key not in {q.key for q in step.questions}:
+            errors.append(
+                {
+                    "step": step_key,
+                    "field": "question_key",
+                    "message": "is not a question of this step",
+                }
+            )
+    if isinstance(image, NotAnImage):
+        errors.append({"step": step_key, "field": "file", "message": str(image)})
+    if errors:
+        raise Invalid(_summary(errors), errors)
+    assert isinstance(image, CleanImage) and visit.id is not None
+    key = store.put(image.data)
+    media = Media(
+        client_uuid=client_uuid,
+        visit_id=visit.id,
+        step_key=step_key,
+        question_key=question_key,
+        payload_hash=digest,
+        sha256=image.sha256,
+        content_type=image.content_type,
+        size=len(image.data),
+        width=image.width,
+        height=image.height,
+        storage_key=key,
+    )
+    session.add(media)
+    session.flush()
+    return media, True
+
+
+def media_for_download(session: Session, *, user: User, client_uuid: str) -> Media:
+    media = session.exec(select(Media).where(Media.client_uuid == client_uuid)).first()
+    if media is None:
+        raise NotFound(f"No media {client_uuid}.")
+    try:
+        get_visit(session, user=user, visit_id=media.visit_id)
+    except NotFound:
+        raise NotFound(f"No media {client_uuid}.") from None
+    return media
+
+
+# ---------------------------------------------------------------- submission
+
+
+def _completeness(
+    session: Session, visit: Visit, definition: JourneyDefinition
+) -> tuple[list[dict[str, Any]], list[str]]:
+    observed = {
+        row.step_key: ObservedStep(row.answers, row.evidence, row.conscious is not None)
+        for row in session.exec(select(StepObservation).where(StepObservation.visit_id == visit.id))
+    }
+    uploaded = {
+        uuid: (step_key, question_key)
+        for uuid, step_key, question_key in session.exec(
+            select(Media.client_uuid, Media.step_key, Media.question_key).where(
+                Media.visit_id == visit.id
+            )
+        )
+    }
+    return completeness_errors(definition, observed, uploaded)
+
+
+def submit(
+    session: Session, *, visit: Visit, assignment: Assignment, data: VisitSubmit, actor: User
+) -> tuple[Visit, bool]:
+    """Check out: the visit must be complete against its journey version."""
+    uuid = str(data.client_uuid)
+    digest = payload_hash(data.model_dump(mode="json"))
+    _lock(session, Visit, visit.id)
+    if visit.checkout_client_uuid == uuid:
+        if visit.checkout_hash != digest:
+            raise _conflict("submission", uuid)
+        return visit, False
+    _editable(assignment, "it can be submitted")
+    definition = journey_of(session, version_id=assignment.journey_version_id)
+    errors, missing_media = _completeness(session, visit, definition)
+    if errors:
+        raise Invalid(
+            f"The visit is not complete: {len(errors)} problem(s). {_summary(errors)}",
+            errors,
+            missing_media=missing_media,
+        )
+    action = "resubmitted" if assignment.status == S.returned else "submitted"
+    transition(session, assignment, S.submitted, actor_id=actor.id, action=action)
+    visit.checkout_client_uuid = uuid
+    visit.checkout_hash = digest
+    visit.ended_at = data.ended_at
+    visit.submitted_at = utcnow()
+    visit.checkout_latitude = data.latitude
+    visit.checkout_longitude = data.longitude
+    visit.checkout_accuracy_m = data.accuracy_m
+    visit.updated_at = utcnow()
+    session.add(visit)
+    session.flush()
+    return visit, True
+
+
+# ---------------------------------------------------------------- batch
+
+
+def _parse(model: type[BaseModel], body: dict[str, Any], step: str | None) -> Any:
+    try:
+        return model.model_validate(body)
+    except ValidationError as err:
+        errors = [
+            {
+                "step": step,
+                "field": ".".join(str(p) for p in e["loc"]) or None,
+                "message": e["msg"],
+            }
+            for e in err.errors()
+        ]
+        raise Invalid(_summary(errors), errors) from None
+
+
+def run_batch(
+    session: Session,
+    *,
+    visit: Visit,
+    assignment: Assignment,
+    operations: list[BatchOperation],
+    actor: User,
+) -> list[BatchResult]:
+    """Apply queued writes in order, each in its own savepoint with its own result."""
+    results: list[BatchResult] = []
+    for index, op in enumerate(operations):
+        apply: Callable[[], tuple[int, dict[str, Any]]]
+        if op.op == "step":
+
+            def apply(op: BatchOperation = op) -> tuple[int, dict[str, Any]]:
+                if not op.step_key:
+                    raise Invalid(
+                        "A step operation needs step_key.",
+                        [{"step": None, "field": "step_key", "message": "is required"}],
+                    )
+                data = _parse(StepWrite, op.body, op.step_key)
+                row, _ = write_step(
+                    session,
+                    visit=visit,
+                    assignment=assignment,
+                    step_key=op.step_key,
+                    data=data,
+                    actor=actor,
+                )
+                return 200, step_public(row).model_dump(mode="json")
+
+        else:
+
+            def apply(op: BatchOperation = op) -> tuple[int, dict[str, Any]]:
+                data = _parse(VisitSubmit, op.body, None)
+                submit(session, visit=visit, assignment=assignment, data=data, actor=actor)
+                return 200, visit_public(session, visit=visit, assignment=assignment).model_dump(
+                    mode="json"
+                )
+
+        try:
+            with session.begin_nested():
+                status, body = apply()
+        except FieldworkError as err:
+            session.refresh(assignment)
+            session.refresh(visit)
+            results.append(BatchResult(index=index, status=err.status, problem=err.problem()))
+        else:
+            results.append(BatchResult(index=index, status=status, body=body))
+    return results
+
+
+# ---------------------------------------------------------------- reading
+
+
+def step_public(row: StepObservation) -> StepObservationPublic:
+    return StepObservationPublic.model_validate(row, from_attributes=True)
+
+
+def media_public(row: Media) -> MediaPublic:
+    return MediaPublic.model_validate(row, from_attributes=True)
+
+
+def _return_comment(session: Session, assignment: Assignment) -> str | None:
+    if assignment.status != S.returned:
+        return None
+    return session.exec(
+        select(AuditEntry.comment)
+        .where(
+            AuditEntry.entity == "assignment",
+            AuditEntry.entity_id == assignment.id,
+            AuditEntry.to_state == S.returned,
+        )
+        .order_by(col(AuditEntry.id).desc())
+    ).first()
+
+
+def visit_public(session: Session, *, visit: Visit, assignment: Assignment) -> VisitPublic:
+    definition = journey_of(session, version_id=assignment.journey_version_id)
+    order = {step.key: i for i, (_, step) in enumerate(definition.steps())}
+    steps = sorted(
+        session.exec(select(StepObservation).where(StepObservation.visit_id == visit.id)),
+        key=lambda row: order.get(row.step_key, len(order)),
+    )
+    media = list(
+        session.exec(select(Media).where(Media.visit_id == visit.id).order_by(col(Media.id)))
+    )
+    uploaded = {m.client_uuid for m in media}
+    missing: list[str] = []
+    for row in steps:
+        try:
+            step = definition.step(row.step_key)
+        except KeyError:
+            continue
+        for refs in referenced_media(
+            ObservedStep(row.answers, row.evidence, row.conscious is not None), step
+        ).values():
+            missing.extend(uuid for uuid in refs if uuid not in uploaded and uuid not in missing)
+    assert visit.id is not None
+    checked_out = visit.checkout_client_uuid is not None
+    return VisitPublic(
+        id=visit.id,
+        client_uuid=visit.client_uuid,
+        assignment_id=visit.assignment_id,
+        status=assignment.status,
+        journey_version_id=assignment.journey_version_id,
+        started_at=visit.started_at,
+        checkin=GeoPublic(
+            latitude=visit.checkin_latitude,
+            longitude=visit.checkin_longitude,
+            accuracy_m=visit.checkin_accuracy_m,
+        ),
+        device=visit.device,
+        submitted_at=visit.submitted_at,
+        ended_at=visit.ended_at,
+        checkout=GeoPublic(
+            latitude=visit.checkout_latitude,
+            longitude=visit.checkout_longitude,
+            accuracy_m=visit.checkout_accuracy_m,
+        )
+        if checked_out
+        else None,
+        steps=[step_public(row) for row in steps],
+        media=[media_public(row) for row in media],
+        missing_media=missing,
+        return_comment=_return_comment(session, assignment),
+    )

@@ -1,0 +1,537 @@
+"""Field-capture ingest: N shoppers send complete 20-step visits through real HTTP.
+
+    python bench/ingest.py [--shoppers 20] [--visits 5] [--workers 1] [--database-url URL]
+
+The API runs under uvicorn in its own process on a loopback port; the shoppers are threads with
+keep-alive connections in this process. Every visit is a check-in, 20 steps with answers and both
+emotion measures, one small photo and the check-out. It is sent twice over: once as single step
+writes (p50/p95 per request) and once batched as the outbox does it (visits/s). The same rows are
+then inserted with plain SQL in one process, for the ratio.
+
+Aim on SQLite, two cores: p95 < 50 ms per single step write, >= 250 complete visits/s batched.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import io
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections import defaultdict
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from PIL import Image
+from sqlalchemy import text
+
+from api.accounts.models import Role, User
+from api.accounts.security import issue_token
+from api.assignments.models import Assignment, AssignmentStatus
+from api.clients.models import Client
+from api.db import Database, make_engine
+from api.journeys.service import load_version
+from api.locations.models import Location
+from api.migrate import upgrade
+from api.projects.models import Project
+
+SECRET = "bench-secret-" + "x" * 40
+PHASES = ("orientation", "weighing", "purchase", "use", "evaluation")
+STEPS_PER_PHASE = 4
+
+
+def journey_yaml() -> str:
+    lines = ["key: bench", "name: Twenty-step bench journey", "phases:"]
+    for p, phase in enumerate(PHASES):
+        lines += [f"  - key: {phase}", f"    name: {phase.title()}", "    steps:"]
+        for s in range(STEPS_PER_PHASE):
+            n = p * STEPS_PER_PHASE + s
+            lines += [
+                f"      - key: step_{n:02d}",
+                f"        name: Step {n}",
+                "        touchpoint: store",
+                "        channel: physical",
+                "        questions:",
+                f"          - {{key: q{n}_yes, text: Yes or no, type: yes_no}}",
+                f"          - {{key: q{n}_scale, text: Scale, type: scale, scale: {{min: 1, max: 5}}}}",
+                f"          - key: q{n}_choice",
+                "            text: Choice",
+                "            type: single_choice",
+                "            options: [{key: a, label: A, score: 1}, {key: b, label: B, score: 0}]",
+                f"          - {{key: q{n}_count, text: Count, type: number, number: {{min: 0, max: 100}}}}",
+            ]
+            if n == 10:
+                lines.append(
+                    "          - {key: receipt, text: Receipt, type: photo, evidence_required: true}"
+                )
+            lines += [
+                "        emotions:",
+                "          probes: [{stimulus: step, kind: valence}, {stimulus: 'word:kind', kind: face}]",
+            ]
+    return "\n".join(lines) + "\n"
+
+
+def step_body(n: int, photo: str | None) -> dict[str, Any]:
+    now = datetime.now(UTC)
+    answers: dict[str, Any] = {
+        f"q{n}_yes": "yes" if n % 3 else "no",
+        f"q{n}_scale": 1 + n % 5,
+        f"q{n}_choice": "a",
+        f"q{n}_count": n,
+    }
+    if photo:
+        answers["receipt"] = [photo]
+    return {
+        "client_uuid": str(uuid.uuid4()),
+        "started_at": (now - timedelta(seconds=90)).isoformat(),
+        "ended_at": now.isoformat(),
+        "latitude": 52.09,
+        "longitude": 5.12,
+        "accuracy_m": 9.5,
+        "answers": answers,
+        "notes": "ok",
+        "conscious": {"valence": n % 7 - 3, "arousal": 3, "emotion": "trust", "intensity": 2},
+        "probes": [
+            {
+                "stimulus": "step",
+                "kind": "valence",
+                "choice": 1,
+                "latency_ms": 540 + n,
+                "deadline_ms": 1500,
+                "shown_at": now.isoformat(),
+            },
+            {
+                "stimulus": "word:kind",
+                "kind": "face",
+                "choice": "happy",
+                "latency_ms": 610,
+                "deadline_ms": 1500,
+                "shown_at": now.isoformat(),
+            },
+        ],
+    }
+
+
+def small_jpeg() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (320, 240), (180, 120, 60)).save(out, format="JPEG", quality=80)
+    return out.getvalue()
+
+
+# ---------------------------------------------------------------- seeding
+
+
+def seed(
+    db: Database, shoppers: int, visits: int, tag: str = ""
+) -> tuple[list[str], list[list[int]]]:
+    """Shoppers with a bearer token each, and accepted assignments: [shopper][visit]."""
+    with db.session() as session:
+        client = Client(name=f"Bench client{tag}")
+        session.add(client)
+        session.flush()
+        project = Project(client_id=client.id, name="Bench", caps={})  # type: ignore[arg-type]
+        session.add(project)
+        session.flush()
+        version = load_version(
+            session,
+            project=project,
+            source=journey_yaml(),
+            filename="bench.yaml",
+            publish=True,
+            actor=None,
+        )
+        location = Location(project_id=project.id, code="B-1", name="Bench shop")  # type: ignore[arg-type]
+        session.add(location)
+        session.flush()
+        tokens, assignments = [], []
+        start = datetime.now(UTC) - timedelta(hours=1)
+        for i in range(shoppers):
+            user = User(username=f"bench{tag}-{i}", role=Role.shopper, password_hash="!bench")
+            session.add(user)
+            session.flush()
+            assert user.id is not None
+            tokens.append(issue_token(user_id=user.id, secret=SECRET, lifetime_minutes=600)[0])
+            rows = [
+                Assignment(
+                    project_id=project.id,  # type: ignore[arg-type]
+                    location_id=location.id,  # type: ignore[arg-type]
+                    shopper_id=user.id,
+                    journey_version_id=version.id,  # type: ignore[arg-type]
+                    status=AssignmentStatus.accepted,
+                    window_start=start,
+                    window_end=start + timedelta(days=2),
+                    visit_day=date.today(),
+                )
+                for _ in range(visits)
+            ]
+            session.add_all(rows)
+            session.flush()
+            assignments.append([row.id for row in rows])  # type: ignore[misc]
+    return tokens, assignments
+
+
+# ---------------------------------------------------------------- HTTP client
+
+
+class Shopper:
+    def __init__(self, port: int, token: str) -> None:
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        self.auth = f"Bearer {token}"
+        self.timings: dict[str, list[float]] = defaultdict(list)
+
+    def call(self, kind: str, method: str, path: str, body: bytes, ctype: str) -> Any:
+        headers = {"Authorization": self.auth, "Content-Type": ctype}
+        t0 = time.perf_counter()
+        self.conn.request(method, "/api/v1" + path, body=body, headers=headers)
+        response = self.conn.getresponse()
+        data = response.read()
+        self.timings[kind].append(time.perf_counter() - t0)
+        if response.status >= 300:
+            raise RuntimeError(f"{method} {path}: {response.status} {data[:300]!r}")
+        return json.loads(data)
+
+    def json(self, kind: str, method: str, path: str, payload: Any) -> Any:
+        return self.call(kind, method, path, json.dumps(payload).encode(), "application/json")
+
+    def upload(self, visit_id: int, media_uuid: str, photo: bytes) -> Any:
+        boundary = uuid.uuid4().hex
+        parts = []
+        for name, value in (
+            ("client_uuid", media_uuid),
+            ("step_key", "step_10"),
+            ("question_key", "receipt"),
+        ):
+            parts.append(
+                f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+            )
+        parts.append(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="r.jpg"\r\n'
+            "Content-Type: image/jpeg\r\n\r\n".encode()
+            + photo
+            + b"\r\n"
+        )
+        parts.append(f"--{boundary}--\r\n".encode())
+        return self.call(
+            "media",
+            "POST",
+            f"/visits/{visit_id}/media",
+            b"".join(parts),
+            f"multipart/form-data; boundary={boundary}",
+        )
+
+    def visit(self, assignment_id: int, photo: bytes, batched: bool) -> None:
+        started = self.json(
+            "start",
+            "POST",
+            f"/assignments/{assignment_id}/visit",
+            {
+                "client_uuid": str(uuid.uuid4()),
+                "started_at": datetime.now(UTC).isoformat(),
+                "latitude": 52.09,
+                "longitude": 5.12,
+                "accuracy_m": 8,
+                "device": {"user_agent": "bench", "platform": "linux", "app_version": "0"},
+            },
+        )
+        visit_id = started["id"]
+        media_uuid = str(uuid.uuid4())
+        steps = [
+            (f"step_{n:02d}", step_body(n, media_uuid if n == 10 else None)) for n in range(20)
+        ]
+        submit = {"client_uuid": str(uuid.uuid4()), "ended_at": datetime.now(UTC).isoformat()}
+        self.upload(visit_id, media_uuid, photo)
+        if batched:
+            ops = [{"op": "step", "step_key": key, "body": body} for key, body in steps]
+            ops.append({"op": "submit", "body": submit})
+            result = self.json("batch", "POST", f"/visits/{visit_id}/batch", {"operations": ops})
+            bad = [r for r in result["results"] if r["status"] >= 300]
+            if bad:
+                raise RuntimeError(f"batch op failed: {bad[0]}")
+        else:
+            for key, body in steps:
+                self.json("step", "PUT", f"/visits/{visit_id}/steps/{key}", body)
+            self.json("submit", "POST", f"/visits/{visit_id}/submit", submit)
+
+
+def run_phase(
+    port: int, tokens: list[str], assignments: list[list[int]], batched: bool
+) -> tuple[float, dict[str, list[float]]]:
+    photo = small_jpeg()
+    shoppers = [Shopper(port, token) for token in tokens]
+    errors: list[BaseException] = []
+
+    def work(shopper: Shopper, ids: list[int]) -> None:
+        try:
+            for assignment_id in ids:
+                shopper.visit(assignment_id, photo, batched)
+        except BaseException as err:  # reported after the run
+            errors.append(err)
+
+    threads = [
+        threading.Thread(target=work, args=(s, ids))
+        for s, ids in zip(shoppers, assignments, strict=True)
+    ]
+    t0 = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - t0
+    if errors:
+        raise errors[0]
+    timings: dict[str, list[float]] = defaultdict(list)
+    for shopper in shoppers:
+        for kind, values in shopper.timings.items():
+            timings[kind].extend(values)
+    return elapsed, timings
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+
+def report(label: str, visits: int, elapsed: float, timings: dict[str, list[float]]) -> float:
+    rate = visits / elapsed
+    requests = sum(len(v) for v in timings.values())
+    print(
+        f"\n{label}: {visits} visits in {elapsed:.2f} s = {rate:.1f} visits/s, {requests / elapsed:.0f} requests/s"
+    )
+    for kind, values in timings.items():
+        print(
+            f"  {kind:7s} n={len(values):5d}  p50 {pct(values, 0.5):6.1f} ms  p95 {pct(values, 0.95):6.1f} ms"
+            f"  mean {statistics.fmean(values) * 1000:6.1f} ms"
+        )
+    return rate
+
+
+# ---------------------------------------------------------------- plain SQL
+
+
+def plain_sql(url: str, visits: int) -> float:
+    """The same rows (visit, 20 steps, media, assignment update, audit) with plain SQL."""
+    engine = make_engine(url)
+    photo = small_jpeg()
+    now = datetime.now(UTC).replace(tzinfo=None)
+    with engine.begin() as conn:
+        first = conn.execute(
+            text("SELECT min(id) FROM assignments WHERE status = 'accepted'")
+        ).scalar()
+    ids = list(range(first, first + visits)) if first else []
+    t0 = time.perf_counter()
+    for assignment_id in ids:
+        with engine.begin() as conn:
+            visit_uuid, media_uuid = str(uuid.uuid4()), str(uuid.uuid4())
+            visit_id = conn.execute(
+                text(
+                    "INSERT INTO visits (assignment_id, client_uuid, payload_hash, started_at, checkin_latitude,"
+                    " checkin_longitude, checkin_accuracy_m, device, created_at, updated_at)"
+                    " VALUES (:a, :u, :h, :t, 52.0, 5.0, 8, :d, :t, :t) RETURNING id"
+                ),
+                {
+                    "a": assignment_id,
+                    "u": visit_uuid,
+                    "h": "0" * 64,
+                    "t": now,
+                    "d": '{"platform": "bench"}',
+                },
+            ).scalar_one()
+            rows = []
+            for n in range(20):
+                body = step_body(n, media_uuid if n == 10 else None)
+                rows.append(
+                    {
+                        "v": visit_id,
+                        "k": f"step_{n:02d}",
+                        "u": body["client_uuid"],
+                        "h": "0" * 64,
+                        "a": json.dumps(body["answers"]),
+                        "c": json.dumps(body["conscious"]),
+                        "p": json.dumps(body["probes"]),
+                        "t": now,
+                    }
+                )
+            conn.execute(
+                text(
+                    "INSERT INTO step_observations (visit_id, step_key, client_uuid, payload_hash, revision,"
+                    " replaced_writes, answers, evidence, notes, started_at, ended_at, latitude, longitude,"
+                    " accuracy_m, conscious, probes, created_at, updated_at) VALUES (:v, :k, :u, :h, 1, '{}',"
+                    " :a, '{}', 'ok', :t, :t, 52.0, 5.0, 9.5, :c, :p, :t, :t)"
+                ),
+                rows,
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO media (client_uuid, visit_id, step_key, question_key, payload_hash, sha256,"
+                    " content_type, size, width, height, storage_key, created_at) VALUES (:u, :v, 'step_10',"
+                    " 'receipt', :h, :h, 'image/jpeg', :s, 320, 240, :h, :t)"
+                ),
+                {"u": media_uuid, "v": visit_id, "h": "0" * 64, "s": len(photo), "t": now},
+            )
+            conn.execute(
+                text("UPDATE assignments SET status = 'submitted' WHERE id = :a"),
+                {"a": assignment_id},
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO audit_log (at, entity, entity_id, action, comment, data)"
+                    " VALUES (:t, 'assignment', :a, 'submitted', '', '{}')"
+                ),
+                {"t": now, "a": assignment_id},
+            )
+    elapsed = time.perf_counter() - t0
+    engine.dispose()
+    return len(ids) / elapsed if ids else 0.0
+
+
+# ---------------------------------------------------------------- main
+
+
+def app_with_serialised_writers() -> Any:
+    """Experiment (--serialise-writers): writers queue on a lock in the process instead of in
+    SQLite's busy handler, which sleeps in growing steps (up to 100 ms) while the lock is taken."""
+    import contextlib
+    from collections.abc import Iterator
+
+    from sqlmodel import Session
+
+    from api.main import create_app
+
+    lock = threading.Lock()
+    original = Database.session
+
+    @contextlib.contextmanager
+    def session(self: Database, *, read_only: bool = False) -> Iterator[Session]:
+        if read_only:
+            with original(self, read_only=True) as s:
+                yield s
+            return
+        with lock, original(self) as s:
+            yield s
+
+    Database.session = session  # type: ignore[method-assign]
+    return create_app()
+
+
+def start_server(
+    url: str, data_dir: Path, workers: int, serialise: bool = False
+) -> tuple[subprocess.Popen[bytes], int]:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = os.environ | {
+        "FIELDWORK_DATABASE_URL": url,
+        "FIELDWORK_DATA_DIR": str(data_dir),
+        "FIELDWORK_SECRET_KEY": SECRET,
+        "FIELDWORK_EXPIRY_INTERVAL_SECONDS": "0",
+    }
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "bench.ingest:app_with_serialised_writers" if serialise else "api.main:create_app",
+            "--factory",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+            "--workers",
+            str(workers),
+        ],
+        env=env,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+            conn.request("GET", "/api/v1/health")
+            if conn.getresponse().status == 200:
+                return process, port
+        except OSError:
+            time.sleep(0.1)
+    process.terminate()
+    raise RuntimeError("the server did not start")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--shoppers", type=int, default=20)
+    parser.add_argument("--visits", type=int, default=5, help="per shopper and per phase")
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    parser.add_argument("--database-url", default="", help="default: a fresh SQLite file")
+    parser.add_argument(
+        "--serialise-writers",
+        action="store_true",
+        help="experiment: queue write transactions on an in-process lock (see app_with_serialised_writers)",
+    )
+    args = parser.parse_args()
+
+    workdir = Path(tempfile.mkdtemp(prefix="fieldwork-bench-"))
+    url = args.database_url or f"sqlite:///{workdir / 'bench.sqlite3'}"
+    engine = make_engine(url)
+    if args.database_url:
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+    upgrade(engine)
+    engine.dispose()
+    db = Database(url)
+    per_phase = args.shoppers * args.visits
+    tokens, assignments = seed(db, args.shoppers, args.visits * 2)
+    db.dispose()
+    print(
+        f"database: {url.split('@')[-1]}; {args.shoppers} shoppers x {args.visits} visits per phase; "
+        f"20 steps + 1 photo per visit; {os.cpu_count()} CPUs; {args.workers} server worker(s)"
+        + ("; writers serialised in-process" if args.serialise_writers else "")
+    )
+
+    server, port = start_server(url, workdir, args.workers, args.serialise_writers)
+    try:
+        single = [ids[: args.visits] for ids in assignments]
+        batched = [ids[args.visits :] for ids in assignments]
+        elapsed, timings = run_phase(port, tokens, single, batched=False)
+        report("single step writes", per_phase, elapsed, timings)
+        elapsed, timings = run_phase(port, tokens, batched, batched=True)
+        http_rate = report(
+            "batched (start, photo, batch of 20 steps + submit)", per_phase, elapsed, timings
+        )
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+    # Fresh assignments for the plain-SQL run, on the same database.
+    db = Database(url)
+    seed(db, 1, per_phase, tag="-sql")
+    db.dispose()
+    sql_rate = plain_sql(url, per_phase)
+    print(f"\nplain SQL, one process: {sql_rate:.1f} visits/s")
+    print(
+        f"HTTP batched / plain SQL: {http_rate / sql_rate:.2f} ({sql_rate / http_rate:.1f}x slower)"
+    )
+    counts = make_engine(url)
+    with counts.begin() as conn:
+        for table in ("visits", "step_observations", "media"):
+            print(f"  {table}: {conn.execute(text(f'SELECT count(*) FROM {table}')).scalar()} rows")
+    counts.dispose()
+    if not args.database_url:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
