@@ -68,3 +68,7 @@ def require_roles(*roles: Role) -> Callable[[User], User]:
 AdminUser = Annotated[User, Depends(require_roles(Role.admin))]
 StaffUser = Annotated[User, Depends(require_roles(Role.admin, Role.manager))]
 ShopperUser = Annotated[User, Depends(require_roles(Role.shopper))]
+# Project pages are for the agency and the client; shoppers see projects only through assignments.
+ProjectReader = Annotated[User, Depends(require_roles(Role.admin, Role.manager, Role.client))]
+# Assignments and visits are for the agency and the shoppers; clients see approved results only.
+FieldUser = Annotated[User, Depends(require_roles(Role.admin, Role.manager, Role.shopper))]

@@ -7,6 +7,7 @@ from api.accounts.security import hash_password, verify_password
 from api.clients.models import Client
 from api.common import PageParams
 from api.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
+from api.projects.models import Project, ProjectMember
 
 
 def authenticate(session: Session, *, username: str, password: str) -> User:
@@ -32,6 +33,8 @@ def create_user(session: Session, *, data: UserCreate, actor: User | None) -> Us
                 "A client user needs the id of an existing client.",
                 [{"field": "client_id", "location": "body", "message": "unknown client"}],
             )
+        if actor is not None and actor.role == Role.manager:
+            ensure_manages_client(session, manager=actor, client_id=data.client_id)
     elif data.client_id is not None:
         raise Invalid(
             "Only client users belong to a client.",
@@ -42,6 +45,17 @@ def create_user(session: Session, *, data: UserCreate, actor: User | None) -> Us
     session.add(user)
     session.flush()
     return user
+
+
+def ensure_manages_client(session: Session, *, manager: User, client_id: int) -> None:
+    """Managers act for a client only through a project of that client they manage."""
+    managed = session.exec(
+        select(Project.id)
+        .join(ProjectMember, col(ProjectMember.project_id) == Project.id)
+        .where(Project.client_id == client_id, ProjectMember.user_id == manager.id)
+    ).first()
+    if managed is None:
+        raise Forbidden("You manage no project of this client.")
 
 
 def get_user(session: Session, *, user_id: int) -> User:
@@ -66,12 +80,15 @@ def list_users(
 
 
 def update_user(session: Session, *, user: User, data: UserUpdate, actor: User) -> User:
-    if (
-        actor.role != Role.admin
-        and actor.id != user.id
-        and user.role not in {Role.client, Role.shopper}
-    ):
-        raise Forbidden("Managers may change only client and shopper accounts.")
+    if actor.role != Role.admin and actor.id != user.id:
+        if data.password is not None:
+            raise Forbidden("Only the account's owner or an admin can set its password.")
+        if user.role == Role.client and user.client_id is not None:
+            ensure_manages_client(session, manager=actor, client_id=user.client_id)
+        elif user.role != Role.shopper:
+            raise Forbidden(
+                "Managers may change only shopper accounts and their own clients' users."
+            )
     changes = data.model_dump(exclude_unset=True)
     if "password" in changes:
         user.password_hash = hash_password(changes.pop("password"))

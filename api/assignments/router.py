@@ -18,7 +18,7 @@ from api.assignments.models import (
 )
 from api.audit.models import AuditEntry, AuditPublic
 from api.common import Page, paginate
-from api.deps import AdminUser, CurrentUser, PageDep, SessionDep, ShopperUser, StaffUser
+from api.deps import AdminUser, FieldUser, PageDep, SessionDep, ShopperUser, StaffUser
 from api.projects.access import get_project
 
 router = APIRouter(tags=["assignments"])
@@ -90,7 +90,7 @@ def list_assignments(
 
 
 @router.get("/assignments/{assignment_id}")
-def read_assignment(assignment_id: int, session: SessionDep, user: CurrentUser) -> AssignmentPublic:
+def read_assignment(assignment_id: int, session: SessionDep, user: FieldUser) -> AssignmentPublic:
     """One assignment (its shopper or the project's managers)."""
     return service.public(
         session, service.get_assignment(session, user=user, assignment_id=assignment_id)

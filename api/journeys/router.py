@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Form, UploadFile, status
 
-from api.deps import CurrentUser, SessionDep, SettingsDep, StaffUser
+from api.deps import ProjectReader, SessionDep, SettingsDep, StaffUser
 from api.errors import Invalid, PayloadTooLarge
 from api.journeys import service
 from api.journeys.models import JourneyUpload, JourneyVersionPublic, JourneyVersionSummary
@@ -77,7 +77,7 @@ def list_journey_versions(
 
 @router.get("/journey-versions/{version_id}")
 def read_journey_version(
-    version_id: int, session: SessionDep, user: CurrentUser
+    version_id: int, session: SessionDep, user: ProjectReader
 ) -> JourneyVersionPublic:
     """One journey version with its full definition and briefing."""
     version, journey = service.get_version(session, version_id=version_id)

@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, File, Query, UploadFile, status
 
 from api.common import Page, paginate
-from api.deps import CurrentUser, PageDep, SessionDep, SettingsDep, StaffUser
+from api.deps import PageDep, ProjectReader, SessionDep, SettingsDep, StaffUser
 from api.errors import PayloadTooLarge
 from api.locations import service
 from api.locations.models import (
@@ -35,7 +35,7 @@ def create_location(
 def list_locations(
     project_id: int,
     session: SessionDep,
-    user: CurrentUser,
+    user: ProjectReader,
     page: PageDep,
     region: str | None = None,
     kind: LocationKind | None = None,
@@ -54,7 +54,7 @@ def list_locations(
 
 @router.get("/{location_id}")
 def read_location(
-    project_id: int, location_id: int, session: SessionDep, user: CurrentUser
+    project_id: int, location_id: int, session: SessionDep, user: ProjectReader
 ) -> LocationPublic:
     """One location."""
     project = get_project(session, user=user, project_id=project_id)

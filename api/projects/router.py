@@ -2,8 +2,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response, status
 
+from api.accounts.models import User
 from api.common import Page, paginate
-from api.deps import CurrentUser, PageDep, SessionDep, StaffUser
+from api.deps import PageDep, ProjectReader, SessionDep, StaffUser
 from api.projects import service
 from api.projects.access import get_project
 from api.projects.models import (
@@ -21,6 +22,12 @@ from api.projects.models import (
 router = APIRouter(prefix="/projects", tags=["projects"])
 
 
+def _member(user: User) -> MemberPublic:
+    return MemberPublic(
+        user_id=user.id or 0, username=user.username, full_name=user.full_name, role=user.role
+    )
+
+
 def _public(project: Project) -> ProjectPublic:
     return ProjectPublic.model_validate(project, update={"caps": project.cap_rules})
 
@@ -34,7 +41,7 @@ def create_project(data: ProjectCreate, session: SessionDep, actor: StaffUser) -
 @router.get("")
 def list_projects(
     session: SessionDep,
-    user: CurrentUser,
+    user: ProjectReader,
     page: PageDep,
     client_id: int | None = None,
     status: ProjectStatus | None = None,
@@ -45,14 +52,14 @@ def list_projects(
 
 
 @router.get("/{project_id}")
-def read_project(project_id: int, session: SessionDep, user: CurrentUser) -> ProjectPublic:
+def read_project(project_id: int, session: SessionDep, user: ProjectReader) -> ProjectPublic:
     """One project."""
     return _public(get_project(session, user=user, project_id=project_id))
 
 
 @router.patch("/{project_id}")
 def update_project(
-    project_id: int, data: ProjectUpdate, session: SessionDep, user: CurrentUser
+    project_id: int, data: ProjectUpdate, session: SessionDep, user: StaffUser
 ) -> ProjectPublic:
     """Change a project's name, status, caps or current journey version."""
     project = get_project(session, user=user, project_id=project_id, manage=True)
@@ -63,7 +70,7 @@ def update_project(
 def list_members(project_id: int, session: SessionDep, user: StaffUser) -> list[MemberPublic]:
     """The managers of a project."""
     project = get_project(session, user=user, project_id=project_id, manage=True)
-    return [MemberPublic.model_validate(u) for u in service.list_members(session, project=project)]
+    return [_member(u) for u in service.list_members(session, project=project)]
 
 
 @router.post("/{project_id}/members", status_code=status.HTTP_201_CREATED)
@@ -72,9 +79,7 @@ def add_member(
 ) -> MemberPublic:
     """Make a manager a member of the project."""
     project = get_project(session, user=user, project_id=project_id, manage=True)
-    return MemberPublic.model_validate(
-        service.add_member(session, project=project, user_id=data.user_id)
-    )
+    return _member(service.add_member(session, project=project, user_id=data.user_id))
 
 
 @router.delete("/{project_id}/members/{user_id}", status_code=status.HTTP_204_NO_CONTENT)
@@ -95,7 +100,7 @@ def create_wave(
 
 
 @router.get("/{project_id}/waves")
-def list_waves(project_id: int, session: SessionDep, user: CurrentUser) -> list[WavePublic]:
+def list_waves(project_id: int, session: SessionDep, user: ProjectReader) -> list[WavePublic]:
     """The project's waves in date order."""
     project = get_project(session, user=user, project_id=project_id)
     return [WavePublic.model_validate(w) for w in service.list_waves(session, project=project)]

@@ -14,13 +14,13 @@ from fastapi.security import OAuth2PasswordBearer
 
 from api.accounts.models import Role, User
 from api.deps import (
+    FieldUser,
     SessionDep,
     SettingsDep,
     ShopperUser,
     get_app_settings,
     get_current_user,
     get_db,
-    require_roles,
 )
 from api.errors import Forbidden, Invalid, PayloadTooLarge
 from api.visits import service
@@ -88,7 +88,6 @@ class MediaUploadRoute(VisitRoute):
 router = APIRouter(tags=["visits"], route_class=VisitRoute)
 
 # Client users never see visits (only approved results, without shoppers): 403 before any lookup.
-FieldUser = Annotated[User, Depends(require_roles(Role.admin, Role.manager, Role.shopper))]
 
 
 def _too_large(limit: int) -> PayloadTooLarge:
