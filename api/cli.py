@@ -89,6 +89,11 @@ def cmd_load_journey(args: argparse.Namespace) -> int:
     from api.projects.models import Project
 
     path = Path(args.file)
+    try:
+        source = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        print(f"Cannot read {path}: {err}", file=sys.stderr)
+        return 2
     db = _database()
     _upgrade(db)
     with db.session() as session:
@@ -99,7 +104,7 @@ def cmd_load_journey(args: argparse.Namespace) -> int:
         version = load_version(
             session,
             project=project,
-            source=path.read_text(encoding="utf-8"),
+            source=source,
             filename=str(path),
             publish=args.publish,
             actor=None,

@@ -19,7 +19,7 @@ class Role(StrEnum):
 
 
 class UserBase(SQLModel):
-    username: str = Field(min_length=3, max_length=64, regex=USERNAME_PATTERN)
+    username: str = Field(min_length=3, max_length=64, schema_extra={"pattern": USERNAME_PATTERN})
     full_name: str = Field(default="", max_length=200)
     email: str | None = Field(default=None, max_length=320)
 

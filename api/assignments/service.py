@@ -266,6 +266,8 @@ def _check_row(
                 "wave",
                 f"The visit window starts outside wave {wave.name} ({wave.starts_on}–{wave.ends_on}).",
             )
+    if item.window_end <= utcnow():
+        return Refusal("visit_window", f"The visit window ended at {item.window_end.isoformat()}.")
     visit_day = item.window_start.date()
     refusal = ledger.check_location(location_id=item.location_id, visit_day=visit_day)
     if refusal is not None or item.shopper_id is None:

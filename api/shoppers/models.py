@@ -36,7 +36,7 @@ class ShopperProfile(ShopperProfileBase, table=True):
 
 
 class ShopperRegister(ShopperProfileBase):
-    username: str = Field(min_length=3, max_length=64, regex=USERNAME_PATTERN)
+    username: str = Field(min_length=3, max_length=64, schema_extra={"pattern": USERNAME_PATTERN})
     password: str = Field(min_length=8, max_length=256)
     full_name: str = Field(default="", max_length=200)
     email: str | None = Field(default=None, max_length=320)
