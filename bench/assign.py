@@ -24,9 +24,7 @@ import io
 import math
 import os
 import pstats
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -55,6 +53,7 @@ from api.migrate import upgrade
 from api.projects.models import Project, ProjectCaps, ProjectMember
 from api.shoppers.models import ShopperRegister
 from api.shoppers.service import register, set_qualified
+from bench._server import start_server
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "bench-secret-" + "x" * 40
@@ -426,31 +425,6 @@ def sign_in(http: httpx.Client, username: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
 
-def start_server(url: str, data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    env = os.environ | {
-        "FIELDWORK_DATABASE_URL": url,
-        "FIELDWORK_DATA_DIR": str(data_dir),
-        "FIELDWORK_SECRET_KEY": SECRET,
-        "FIELDWORK_EXPIRY_INTERVAL_SECONDS": "0",
-    }
-    command = [sys.executable, "-m", "uvicorn", "api.main:create_app", "--factory"]
-    command += ["--port", str(port), "--log-level", "warning", "--no-access-log"]
-    process = subprocess.Popen(command, env=env, cwd=ROOT)
-    base_url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base_url}/api/v1/health", timeout=1).status_code == 200:
-                return process, base_url
-        except httpx.TransportError:
-            time.sleep(0.1)
-    process.terminate()
-    sys.exit("the API server did not start")
-
-
 # ---------------------------------------------------------------- main
 
 
@@ -481,7 +455,8 @@ def run(url: str, label: str, args: argparse.Namespace, work_dir: Path) -> Figur
     figures.bulk_service, figures.refused = rate, refused
     db.dispose()
 
-    server, base_url = start_server(url, work_dir / f"data-{label}")
+    server, port = start_server(url, work_dir / f"data-{label}", secret=SECRET)
+    base_url = f"http://127.0.0.1:{port}"
     try:
         rows = bulk_rows(args.n, seeded.shoppers, seeded.locations[seeded.http_project])
         figures.bulk_http, refused = bulk_via_http(base_url, seeded, rows)

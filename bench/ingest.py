@@ -20,7 +20,6 @@ import json
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -45,6 +44,7 @@ from api.journeys.service import load_version
 from api.locations.models import Location
 from api.migrate import upgrade
 from api.projects.models import Project
+from bench._server import start_server
 
 SECRET = "bench-secret-" + "x" * 40
 PHASES = ("orientation", "weighing", "purchase", "use", "evaluation")
@@ -398,88 +398,12 @@ def plain_sql(url: str, visits: int) -> float:
 # ---------------------------------------------------------------- main
 
 
-def app_with_serialised_writers() -> Any:
-    """Experiment (--serialise-writers): writers queue on a lock in the process instead of in
-    SQLite's busy handler, which sleeps in growing steps (up to 100 ms) while the lock is taken."""
-    import contextlib
-    from collections.abc import Iterator
-
-    from sqlmodel import Session
-
-    from api.main import create_app
-
-    lock = threading.Lock()
-    original = Database.session
-
-    @contextlib.contextmanager
-    def session(self: Database, *, read_only: bool = False) -> Iterator[Session]:
-        if read_only:
-            with original(self, read_only=True) as s:
-                yield s
-            return
-        with lock, original(self) as s:
-            yield s
-
-    Database.session = session  # type: ignore[method-assign]
-    return create_app()
-
-
-def start_server(
-    url: str, data_dir: Path, workers: int, serialise: bool = False
-) -> tuple[subprocess.Popen[bytes], int]:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    env = os.environ | {
-        "FIELDWORK_DATABASE_URL": url,
-        "FIELDWORK_DATA_DIR": str(data_dir),
-        "FIELDWORK_SECRET_KEY": SECRET,
-        "FIELDWORK_EXPIRY_INTERVAL_SECONDS": "0",
-    }
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "bench.ingest:app_with_serialised_writers" if serialise else "api.main:create_app",
-            "--factory",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-            "--no-access-log",
-            "--workers",
-            str(workers),
-        ],
-        env=env,
-        cwd=Path(__file__).resolve().parent.parent,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
-            conn.request("GET", "/api/v1/health")
-            if conn.getresponse().status == 200:
-                return process, port
-        except OSError:
-            time.sleep(0.1)
-    process.terminate()
-    raise RuntimeError("the server did not start")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shoppers", type=int, default=20)
     parser.add_argument("--visits", type=int, default=5, help="per shopper and per phase")
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
     parser.add_argument("--database-url", default="", help="default: a fresh SQLite file")
-    parser.add_argument(
-        "--serialise-writers",
-        action="store_true",
-        help="experiment: queue write transactions on an in-process lock (see app_with_serialised_writers)",
-    )
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="fieldwork-bench-"))
@@ -498,10 +422,9 @@ def main() -> None:
     print(
         f"database: {url.split('@')[-1]}; {args.shoppers} shoppers x {args.visits} visits per phase; "
         f"20 steps + 1 photo per visit; {os.cpu_count()} CPUs; {args.workers} server worker(s)"
-        + ("; writers serialised in-process" if args.serialise_writers else "")
     )
 
-    server, port = start_server(url, workdir, args.workers, args.serialise_writers)
+    server, port = start_server(url, workdir, secret=SECRET, workers=args.workers)
     try:
         single = [ids[: args.visits] for ids in assignments]
         batched = [ids[args.visits :] for ids in assignments]
