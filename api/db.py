@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ from sqlmodel import Session
 
 READ_ONLY = {"sqlite_begin": "DEFERRED"}
 WRITE_WAIT_SECONDS = 30
+_HOLDS_WRITE_LOCK = "fieldwork_holds_write_lock"
 
 
 def normalise_url(url: str) -> str:
@@ -53,6 +54,17 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
 
 def _configure_sqlite(engine: Engine) -> None:
+    # SQLite admits one writer at a time. Writers of this process queue on a lock instead of
+    # polling the database lock, whose busy handler sleeps in growing steps (long tails). The
+    # lock is taken when a writing transaction really begins (its first statement) and freed when
+    # it ends, so work before the first statement never holds it. A plain Lock, because FastAPI
+    # may begin and end one request's transaction on different threads.
+    writers = threading.Lock()
+
+    def release(info: dict[str, Any]) -> None:
+        if info.pop(_HOLDS_WRITE_LOCK, False):
+            writers.release()
+
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Hand transaction control to SQLAlchemy's "begin" event below.
@@ -67,7 +79,24 @@ def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         mode = connection.get_execution_options().get("sqlite_begin", "IMMEDIATE")
-        connection.exec_driver_sql(f"BEGIN {mode}")
+        if mode == "IMMEDIATE":
+            if not writers.acquire(timeout=WRITE_WAIT_SECONDS):
+                raise TimeoutError(f"no database write slot within {WRITE_WAIT_SECONDS} s")
+            connection.info[_HOLDS_WRITE_LOCK] = True
+        try:
+            connection.exec_driver_sql(f"BEGIN {mode}")
+        except BaseException:
+            release(connection.info)
+            raise
+
+    @event.listens_for(engine, "commit")
+    @event.listens_for(engine, "rollback")
+    def _on_end(connection: Any) -> None:
+        release(connection.info)
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        release(record.info)  # a connection returned without commit or rollback
 
 
 class Database:
@@ -76,35 +105,18 @@ class Database:
     def __init__(self, url: str) -> None:
         self.engine = make_engine(url)
         self._read_engine = self.engine.execution_options(**READ_ONLY)
-        # SQLite admits one writer at a time. Writers of this process queue on a lock instead of
-        # polling the database lock, whose busy handler sleeps in growing steps (long tails).
-        # A plain Lock, since FastAPI may enter and leave a dependency on different threads.
-        self._write_lock = threading.Lock() if is_sqlite(self.engine) else None
 
     @contextmanager
     def session(self, *, read_only: bool = False) -> Iterator[Session]:
         """A session whose transaction commits when the block succeeds, else rolls back."""
         bind = self._read_engine if read_only else self.engine
-        queue = (
-            self._writer_turn() if self._write_lock is not None and not read_only else nullcontext()
-        )
-        with queue, Session(bind=bind, expire_on_commit=False) as session:
+        with Session(bind=bind, expire_on_commit=False) as session:
             try:
                 yield session
                 session.commit()
             except BaseException:
                 session.rollback()
                 raise
-
-    @contextmanager
-    def _writer_turn(self) -> Iterator[None]:
-        assert self._write_lock is not None
-        if not self._write_lock.acquire(timeout=WRITE_WAIT_SECONDS):
-            raise TimeoutError(f"no database write slot within {WRITE_WAIT_SECONDS} s")
-        try:
-            yield
-        finally:
-            self._write_lock.release()
 
     def dispose(self) -> None:
         self.engine.dispose()

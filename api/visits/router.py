@@ -10,19 +10,15 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, File, Form, Request, Response, UploadFile, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
-from fastapi.security import OAuth2PasswordBearer
 
-from api.accounts.models import Role, User
 from api.deps import (
     FieldUser,
     SessionDep,
-    SettingsDep,
     ShopperUser,
     get_app_settings,
-    get_current_user,
     get_db,
 )
-from api.errors import Forbidden, Invalid, PayloadTooLarge
+from api.errors import Invalid, PayloadTooLarge
 from api.visits import service
 from api.visits.media import LocalMediaStore, MediaStore, NotAnImage, clean_image
 from api.visits.models import (
@@ -198,26 +194,12 @@ def run_batch(
 
 # ---------------------------------------------------------------- media
 
-_bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
-
-
-def _uploader(
-    request: Request, settings: SettingsDep, token: Annotated[str | None, Depends(_bearer)]
-) -> User:
-    # Its own short read transaction: the request's write transaction (which holds SQLite's
-    # write lock) opens only after the photo has been parsed and re-encoded.
-    with get_db(request).session(read_only=True) as session:
-        user = get_current_user(session, settings, token)
-    if user.role != Role.shopper:
-        raise Forbidden("This needs one of the roles: shopper.")
-    return user
-
 
 def upload_media(
     visit_id: int,
     request: Request,
     response: Response,
-    user: Annotated[User, Depends(_uploader)],
+    user: ShopperUser,
     store: MediaStoreDep,
     file: Annotated[UploadFile, File(description="The photo; its type is read from its bytes.")],
     client_uuid: Annotated[UUID, Form()],
