@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -296,6 +295,100 @@ def _snapshot(row: StepObservation) -> dict[str, Any]:
     return step_public(row).model_dump(mode="json", exclude={"updated_at"})
 
 
+class _Steps:
+    """A visit's step observations, and the rows that hold the client_uuids being written."""
+
+    def __init__(self, session: Session, *, visit_id: int | None, uuids: list[str]) -> None:
+        # One query finds both resends (same UUID, maybe of another visit) and current steps.
+        rows = session.exec(
+            select(StepObservation).where(
+                col(StepObservation.client_uuid).in_(uuids)
+                | (col(StepObservation.visit_id) == visit_id)
+            )
+        ).all()
+        self.by_uuid = {row.client_uuid: row for row in rows}
+        self.by_step = {row.step_key: row for row in rows if row.visit_id == visit_id}
+        self._definition: JourneyDefinition | None = None
+
+    def definition(self, session: Session, assignment: Assignment) -> JourneyDefinition:
+        if self._definition is None:
+            self._definition = journey_of(session, version_id=assignment.journey_version_id)
+        return self._definition
+
+    def apply(
+        self,
+        session: Session,
+        *,
+        visit: Visit,
+        assignment: Assignment,
+        step_key: str,
+        data: StepWrite,
+        actor: User,
+    ) -> tuple[StepObservation, bool]:
+        """Stage one step write (no flush); every refusal is raised before anything changes."""
+        uuid = str(data.client_uuid)
+        body = data.model_dump(mode="json")
+        digest = payload_hash({"step_key": step_key, **body})
+        seen = self.by_uuid.get(uuid)
+        if seen is not None:
+            if (
+                seen.visit_id != visit.id
+                or seen.step_key != step_key
+                or seen.payload_hash != digest
+            ):
+                raise _conflict("step observation", uuid)
+            return seen, False
+        row = self.by_step.get(step_key)
+        if row is not None and uuid in row.replaced_writes:
+            # A late resend of a write that a newer one replaced: it was applied, keep the newer.
+            if row.replaced_writes[uuid] != digest:
+                raise _conflict("step observation", uuid)
+            return row, False
+        _editable(assignment, "steps can be written")
+        errors = step_write_errors(self.definition(session, assignment), step_key, data)
+        if errors:
+            raise Invalid(_summary(errors), errors)
+        fields = {
+            "client_uuid": uuid,
+            "payload_hash": digest,
+            "answers": body["answers"],
+            "evidence": body["evidence"],
+            "notes": data.notes,
+            "started_at": data.started_at,
+            "ended_at": data.ended_at,
+            "latitude": data.latitude,
+            "longitude": data.longitude,
+            "accuracy_m": data.accuracy_m,
+            "conscious": body["conscious"],
+            "probes": body["probes"],
+        }
+        before = None
+        if row is None:
+            assert visit.id is not None
+            row = StepObservation(visit_id=visit.id, step_key=step_key, **fields)
+        else:
+            before = _snapshot(row) if assignment.status == S.returned else None
+            row.replaced_writes = {**row.replaced_writes, row.client_uuid: row.payload_hash}
+            row.revision += 1
+            row.updated_at = utcnow()
+            for name, value in fields.items():
+                setattr(row, name, value)
+        session.add(row)
+        self.by_uuid[uuid] = self.by_step[step_key] = row
+        if assignment.status == S.returned:
+            assert visit.id is not None
+            record(
+                session,
+                actor_id=actor.id,
+                entity="visit",
+                entity_id=visit.id,
+                action="step_edited",
+                comment=step_key,
+                data={"step_key": step_key, "before": before, "after": _snapshot(row)},
+            )
+        return row, True
+
+
 def write_step(
     session: Session,
     *,
@@ -306,72 +399,13 @@ def write_step(
     actor: User,
 ) -> tuple[StepObservation, bool]:
     """Create or replace one step's observation; returns it and whether anything changed."""
-    uuid = str(data.client_uuid)
-    body = data.model_dump(mode="json")
-    digest = payload_hash({"step_key": step_key, **body})
     _lock(session, Visit, visit.id)
-    # One query finds both a resend (same UUID) and the step's current observation.
-    found = session.exec(
-        select(StepObservation).where(
-            (col(StepObservation.client_uuid) == uuid)
-            | ((col(StepObservation.visit_id) == visit.id) & (StepObservation.step_key == step_key))
-        )
-    ).all()
-    seen = next((r for r in found if r.client_uuid == uuid), None)
-    if seen is not None:
-        if seen.visit_id != visit.id or seen.step_key != step_key or seen.payload_hash != digest:
-            raise _conflict("step observation", uuid)
-        return seen, False
-    row = next((r for r in found if r.visit_id == visit.id and r.step_key == step_key), None)
-    if row is not None and uuid in row.replaced_writes:
-        # A late resend of a write that a newer one replaced: it was applied, keep the newer.
-        if row.replaced_writes[uuid] != digest:
-            raise _conflict("step observation", uuid)
-        return row, False
-    _editable(assignment, "steps can be written")
-    definition = journey_of(session, version_id=assignment.journey_version_id)
-    errors = step_write_errors(definition, step_key, data)
-    if errors:
-        raise Invalid(_summary(errors), errors)
-    fields = {
-        "client_uuid": uuid,
-        "payload_hash": digest,
-        "answers": body["answers"],
-        "evidence": body["evidence"],
-        "notes": data.notes,
-        "started_at": data.started_at,
-        "ended_at": data.ended_at,
-        "latitude": data.latitude,
-        "longitude": data.longitude,
-        "accuracy_m": data.accuracy_m,
-        "conscious": body["conscious"],
-        "probes": body["probes"],
-    }
-    before = None
-    if row is None:
-        assert visit.id is not None
-        row = StepObservation(visit_id=visit.id, step_key=step_key, **fields)
-    else:
-        before = _snapshot(row) if assignment.status == S.returned else None
-        row.replaced_writes = {**row.replaced_writes, row.client_uuid: row.payload_hash}
-        row.revision += 1
-        row.updated_at = utcnow()
-        for name, value in fields.items():
-            setattr(row, name, value)
-    session.add(row)
+    steps = _Steps(session, visit_id=visit.id, uuids=[str(data.client_uuid)])
+    row, changed = steps.apply(
+        session, visit=visit, assignment=assignment, step_key=step_key, data=data, actor=actor
+    )
     session.flush()
-    if assignment.status == S.returned:
-        assert visit.id is not None
-        record(
-            session,
-            actor_id=actor.id,
-            entity="visit",
-            entity_id=visit.id,
-            action="step_edited",
-            comment=step_key,
-            data={"step_key": step_key, "before": before, "after": _snapshot(row)},
-        )
-    return row, True
+    return row, changed
 
 
 def _summary(errors: list[dict[str, Any]]) -> str:
@@ -543,47 +577,62 @@ def run_batch(
     operations: list[BatchOperation],
     actor: User,
 ) -> list[BatchResult]:
-    """Apply queued writes in order, each in its own savepoint with its own result."""
-    results: list[BatchResult] = []
-    for index, op in enumerate(operations):
-        apply: Callable[[], tuple[int, dict[str, Any]]]
-        if op.op == "step":
+    """Apply queued writes in order, each with its own result.
 
-            def apply(op: BatchOperation = op) -> tuple[int, dict[str, Any]]:
-                if not op.step_key:
-                    raise Invalid(
-                        "A step operation needs step_key.",
-                        [{"step": None, "field": "step_key", "message": "is required"}],
-                    )
-                data = _parse(StepWrite, op.body, op.step_key)
-                row, _ = write_step(
+    Step writes are checked completely before they change anything, so they are staged in memory
+    and flushed together; only a submit, which runs queries of its own, needs a savepoint.
+    """
+    _lock(session, Visit, visit.id)
+    parsed: list[StepWrite | VisitSubmit | FieldworkError] = []
+    for op in operations:
+        try:
+            if op.op == "submit":
+                parsed.append(_parse(VisitSubmit, op.body, None))
+            elif not op.step_key:
+                raise Invalid(
+                    "A step operation needs step_key.",
+                    [{"step": None, "field": "step_key", "message": "is required"}],
+                )
+            else:
+                parsed.append(_parse(StepWrite, op.body, op.step_key))
+        except FieldworkError as err:
+            parsed.append(err)
+    uuids = [str(item.client_uuid) for item in parsed if isinstance(item, StepWrite)]
+    steps = _Steps(session, visit_id=visit.id, uuids=uuids)
+
+    results: list[BatchResult] = []
+    for index, (op, item) in enumerate(zip(operations, parsed, strict=True)):
+        try:
+            if isinstance(item, FieldworkError):
+                raise item
+            if isinstance(item, StepWrite):
+                assert op.step_key is not None
+                row, _ = steps.apply(
                     session,
                     visit=visit,
                     assignment=assignment,
                     step_key=op.step_key,
-                    data=data,
+                    data=item,
                     actor=actor,
                 )
-                return 200, step_public(row).model_dump(mode="json")
-
-        else:
-
-            def apply(op: BatchOperation = op) -> tuple[int, dict[str, Any]]:
-                data = _parse(VisitSubmit, op.body, None)
-                submit(session, visit=visit, assignment=assignment, data=data, actor=actor)
-                return 200, visit_public(session, visit=visit, assignment=assignment).model_dump(
+                body = step_public(row).model_dump(mode="json")
+            else:
+                session.flush()
+                try:
+                    with session.begin_nested():
+                        submit(session, visit=visit, assignment=assignment, data=item, actor=actor)
+                except FieldworkError:
+                    session.refresh(assignment)
+                    session.refresh(visit)
+                    raise
+                body = visit_public(session, visit=visit, assignment=assignment).model_dump(
                     mode="json"
                 )
-
-        try:
-            with session.begin_nested():
-                status, body = apply()
         except FieldworkError as err:
-            session.refresh(assignment)
-            session.refresh(visit)
             results.append(BatchResult(index=index, status=err.status, problem=err.problem()))
         else:
-            results.append(BatchResult(index=index, status=status, body=body))
+            results.append(BatchResult(index=index, status=200, body=body))
+    session.flush()
     return results
 
 
