@@ -24,6 +24,9 @@ from api.errors import install_error_handlers
 from api.journeys.router import router as journeys_router
 from api.locations.router import router as locations_router
 from api.projects.router import router as projects_router
+from api.results.router import router as results_router
+from api.reviews.router import router as reviews_router
+from api.reviews.service import reject_overdue_returns
 from api.shoppers.router import router as shoppers_router
 from api.visits.router import router as visits_router
 
@@ -43,6 +46,7 @@ async def _expiry_sweeper(db: Database, interval: int) -> None:
 def _sweep(db: Database) -> None:
     with db.session() as session:
         expire_overdue(session)
+        reject_overdue_returns(session)
 
 
 def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:
@@ -92,6 +96,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         shoppers_router,
         assignments_router,
         visits_router,
+        results_router,
+        reviews_router,
     ):
         api.include_router(router)
 

@@ -9,6 +9,9 @@ from api.clients.models import Client
 from api.journeys.models import Journey, JourneyVersion
 from api.locations.models import Location
 from api.projects.models import Project, ProjectMember, Wave
+from api.qc.models import QcFlag, QcRun
+from api.results.models import PhaseResult, StepResult, VisitResult
+from api.reviews.models import Review
 from api.shoppers.models import QualificationAttempt, QualificationTest, ShopperProfile
 from api.visits.models import BriefingAttempt, Media, StepObservation, Visit
 
@@ -23,14 +26,20 @@ __all__ = [
     "JourneyVersion",
     "Location",
     "Media",
+    "PhaseResult",
     "Project",
     "ProjectMember",
+    "QcFlag",
+    "QcRun",
     "QualificationAttempt",
     "QualificationTest",
+    "Review",
     "ShopperProfile",
     "StepObservation",
+    "StepResult",
     "User",
     "Visit",
+    "VisitResult",
     "Wave",
     "metadata",
 ]

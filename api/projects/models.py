@@ -2,14 +2,15 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, model_validator
-from sqlalchemy import UniqueConstraint
+from pydantic import BaseModel, ConfigDict, field_validator, model_validator
+from sqlalchemy import JSON, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from api.accounts.models import Role
 from api.common import created_at_field, enum_field, json_field
+from scoring import DEFAULT_PASS_MARK, QcSettings
 
 
 class ProjectStatus(StrEnum):
@@ -57,10 +58,61 @@ class ProjectCaps(BaseModel):
     )
 
 
+# Results settings: the visit score a visit passes at, and the pyramid level score below which a
+# level becomes the focus (the lowest such level of basis → ease → emotion).
+PassMark = Annotated[float, Field(ge=0, le=100)]
+StepTargets = dict[str, Annotated[float, Field(ge=0, le=100)]]
+TARGETS_DESCRIPTION = "Desired journey: step key → target step score (0–100)."
+
+
+class QcConfig(BaseModel):
+    """How submitted visits are checked and reviewed."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    auto_approve: bool = Field(
+        default=False, description="Approve a visit at once when QC raises no warn or fail flag."
+    )
+    return_deadline_hours: float = Field(
+        default=48,
+        gt=0,
+        le=24 * 90,
+        description="Hours a shopper has to resubmit a returned visit before it is rejected.",
+    )
+    thresholds: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Overrides of the QC thresholds (docs/scoring.md), e.g. disabled_rules.",
+    )
+
+    @field_validator("thresholds")
+    @classmethod
+    def _known_thresholds(cls, value: dict[str, Any]) -> dict[str, Any]:
+        QcSettings.from_mapping(value)  # its ValueError names the bad setting
+        return value
+
+    @property
+    def settings(self) -> QcSettings:
+        return QcSettings.from_mapping(self.thresholds)
+
+
 class ProjectBase(SQLModel):
     name: str = Field(min_length=1, max_length=200)
     description: str = Field(default="", max_length=4000)
     status: ProjectStatus = enum_field(ProjectStatus, ProjectStatus.active)
+    pass_mark: float = Field(
+        default=DEFAULT_PASS_MARK,
+        ge=0,
+        le=100,
+        description="A visit scoring at least this passes (results' pass rate).",
+        sa_column_kwargs={"server_default": str(DEFAULT_PASS_MARK)},
+    )
+    focus_threshold: float = Field(
+        default=DEFAULT_PASS_MARK,
+        ge=0,
+        le=100,
+        description="The lowest pyramid level scoring below this is the focus level.",
+        sa_column_kwargs={"server_default": str(DEFAULT_PASS_MARK)},
+    )
 
 
 class Project(ProjectBase, table=True):
@@ -69,6 +121,18 @@ class Project(ProjectBase, table=True):
     id: int | None = Field(default=None, primary_key=True)
     client_id: int = Field(foreign_key="clients.id", index=True)
     caps: dict[str, Any] = json_field()
+    qc: dict[str, Any] = Field(
+        default_factory=dict,
+        sa_type=JSON,
+        nullable=False,
+        sa_column_kwargs={"server_default": "{}"},
+    )
+    targets: dict[str, float] = Field(
+        default_factory=dict,
+        sa_type=JSON,
+        nullable=False,
+        sa_column_kwargs={"server_default": "{}"},
+    )
     # No foreign key: versions belong to journeys that belong to projects, and a key back would make
     # a cycle that SQLite cannot create; the service checks the id.
     journey_version_id: int | None = None
@@ -78,10 +142,16 @@ class Project(ProjectBase, table=True):
     def cap_rules(self) -> ProjectCaps:
         return ProjectCaps.model_validate(self.caps or {})
 
+    @property
+    def qc_config(self) -> QcConfig:
+        return QcConfig.model_validate(self.qc or {})
+
 
 class ProjectCreate(ProjectBase):
     client_id: int
     caps: ProjectCaps = Field(default_factory=ProjectCaps)
+    qc: QcConfig = Field(default_factory=QcConfig)
+    targets: StepTargets = Field(default_factory=dict, description=TARGETS_DESCRIPTION)
 
 
 class ProjectUpdate(SQLModel):
@@ -89,15 +159,21 @@ class ProjectUpdate(SQLModel):
     description: str | None = Field(default=None, max_length=4000)
     status: ProjectStatus | None = None
     caps: ProjectCaps | None = None
+    qc: QcConfig | None = None
     journey_version_id: int | None = Field(
         default=None, description="A published version of this project's journeys."
     )
+    pass_mark: PassMark | None = None
+    focus_threshold: PassMark | None = None
+    targets: StepTargets | None = Field(default=None, description=TARGETS_DESCRIPTION)
 
 
 class ProjectPublic(ProjectBase):
     id: int
     client_id: int
     caps: ProjectCaps
+    qc: QcConfig
+    targets: dict[str, float]
     journey_version_id: int | None
     created_at: datetime
 

@@ -29,7 +29,9 @@ def _member(user: User) -> MemberPublic:
 
 
 def _public(project: Project) -> ProjectPublic:
-    return ProjectPublic.model_validate(project, update={"caps": project.cap_rules})
+    return ProjectPublic.model_validate(
+        project, update={"caps": project.cap_rules, "qc": project.qc_config}
+    )
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)

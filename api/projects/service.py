@@ -25,7 +25,10 @@ def create_project(session: Session, *, data: ProjectCreate, actor: User) -> Pro
             f"No client {data.client_id}.",
             [{"field": "client_id", "location": "body", "message": "unknown client"}],
         )
-    project = Project.model_validate(data, update={"caps": data.caps.model_dump(mode="json")})
+    project = Project.model_validate(
+        data,
+        update={"caps": data.caps.model_dump(mode="json"), "qc": data.qc.model_dump(mode="json")},
+    )
     session.add(project)
     session.flush()
     if actor.role == Role.manager:
@@ -56,6 +59,8 @@ def update_project(session: Session, *, project: Project, data: ProjectUpdate) -
     changes = data.model_dump(exclude_unset=True)
     if data.caps is not None:
         changes["caps"] = data.caps.model_dump(mode="json")
+    if data.qc is not None:
+        changes["qc"] = data.qc.model_dump(mode="json")
     if "journey_version_id" in changes:
         version_id = changes["journey_version_id"]
         version = session.exec(

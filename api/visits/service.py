@@ -25,6 +25,7 @@ from api.audit.service import record
 from api.common import utcnow
 from api.errors import Conflict, FieldworkError, Invalid, NotFound
 from api.journeys.models import JourneyVersion, VersionStatus
+from api.qc.service import run_qc_on_submit
 from api.visits.media import CleanImage, MediaStore, NotAnImage
 from api.visits.models import (
     BatchOperation,
@@ -548,6 +549,7 @@ def submit(
     visit.updated_at = utcnow()
     session.add(visit)
     session.flush()
+    run_qc_on_submit(session, visit=visit, assignment=assignment, journey=definition)
     return visit, True
 
 

@@ -389,6 +389,20 @@ def _new_shopper(_: Ctx) -> dict[str, Any]:
     }
 
 
+def _submit_visit(ctx: Ctx, _: str) -> None:
+    """Review routes need a submitted visit: the seeded one, submitted by its shopper once."""
+    s1 = ctx.headers(S1)
+    visit = ctx.client.get(f"{API}/visits/{ctx.ids['visit']}", headers=s1).json()
+    if visit["status"] != "in_progress":
+        return
+    submitted = ctx.client.post(
+        f"{API}/visits/{ctx.ids['visit']}/submit",
+        json={"client_uuid": new_uuid(), "ended_at": now_iso()},
+        headers=s1,
+    )
+    assert submitted.status_code == 200, submitted.text
+
+
 def _upload(_: Ctx) -> dict[str, Any]:
     return {
         "data": {"client_uuid": new_uuid(), "step_key": "entrance"},
@@ -632,6 +646,33 @@ ROUTES: list[Route] = [
     ),
     Route("POST", "/visits/{visit_id}/media", S1_ONLY, _upload),
     Route("GET", "/media/{client_uuid}", S1_AND_ALPHA_STAFF),
+    # results
+    Route("GET", "/projects/{project_id}/results/summary", ALPHA_READERS),
+    Route("GET", "/projects/{project_id}/results/phases", ALPHA_READERS),
+    Route("GET", "/projects/{project_id}/results/steps", ALPHA_READERS),
+    Route("GET", "/projects/{project_id}/results/locations", ALPHA_READERS),
+    Route("GET", "/projects/{project_id}/results/regions", ALPHA_READERS),
+    Route("GET", "/projects/{project_id}/results/trend", ALPHA_READERS),
+    Route("GET", "/projects/{project_id}/results/pain-points", ALPHA_READERS),
+    Route("GET", "/projects/{project_id}/results/gaps", ALPHA_READERS),
+    # reviews
+    Route("GET", "/projects/{project_id}/review-queue", ALPHA_STAFF, setup=_submit_visit),
+    Route(
+        "POST",
+        "/projects/{project_id}/review-queue/approve",
+        ALPHA_STAFF,
+        json_body(lambda _: {"comment": "Clean"}),
+        setup=_submit_visit,
+    ),
+    Route("GET", "/visits/{visit_id}/review", ALPHA_STAFF, setup=_submit_visit),
+    Route(
+        "POST",
+        "/visits/{visit_id}/review",
+        ALPHA_STAFF,
+        json_body(lambda _: {"action": "return", "comment": "The photo is blurred."}),
+        setup=_submit_visit,
+    ),
+    Route("GET", "/visits/{visit_id}/return", S1_AND_ALPHA_STAFF),
 ]
 
 

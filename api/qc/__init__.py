@@ -1,0 +1,1 @@
+"""Quality control of submitted visits: the scoring package's rules run on stored rows."""

@@ -1,0 +1,164 @@
+"""QC on submit: the visit's stored rows become scoring inputs, ``scoring.run_qc`` flags them.
+
+Every (re)submission is a new run; the flags of earlier runs stay as history and the latest run
+is summarised in ``QcSummary`` for the review queue.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+
+from sqlmodel import Session, col, func, select
+
+import scoring
+from api.assignments.models import Assignment
+from api.common import utcnow
+from api.locations.models import Location
+from api.projects.models import Project
+from api.qc.models import FlagCounts, FlagPublic, QcFlag, QcRun, QcRunPublic
+from api.reviews.outcomes import auto_approve
+from api.visits.models import Media, StepObservation, Visit
+from briefings import JourneyDefinition
+
+
+def visit_data(session: Session, *, visit: Visit, assignment: Assignment) -> scoring.VisitData:
+    """The visit as ``scoring`` sees it."""
+    assert visit.id is not None and assignment.shopper_id is not None
+    rows = session.exec(select(StepObservation).where(StepObservation.visit_id == visit.id))
+    observations = [
+        scoring.StepObservation(
+            step_key=row.step_key,
+            answers=row.answers,
+            started_at=row.started_at,
+            ended_at=row.ended_at,
+            conscious=row.conscious,
+            probes=row.probes,
+            notes=row.notes,
+            evidence=row.evidence,
+        )
+        for row in rows
+    ]
+    media = session.exec(
+        select(Media.client_uuid, Media.sha256).where(Media.visit_id == visit.id)
+    ).all()
+    return scoring.VisitData(
+        visit_id=visit.id,
+        shopper_id=assignment.shopper_id,
+        location_id=assignment.location_id,
+        observations=observations,
+        checkin_at=visit.started_at,
+        checkin_lat=visit.checkin_latitude,
+        checkin_lon=visit.checkin_longitude,
+        checkin_accuracy_m=visit.checkin_accuracy_m,
+        submitted_at=visit.submitted_at,
+        window_start=assignment.window_start,
+        window_end=assignment.window_end,
+        media_hashes=dict(media),
+    )
+
+
+def location_data(location: Location) -> scoring.LocationData:
+    return scoring.LocationData(
+        latitude=location.latitude,
+        longitude=location.longitude,
+        geofence_radius_m=float(location.geofence_radius_m),
+        kind=str(location.kind),
+    )
+
+
+def _hashes_elsewhere(session: Session, *, visit_id: int, hashes: Sequence[str]) -> dict[str, int]:
+    """sha256 → the first other visit holding a photo with that hash."""
+    if not hashes:
+        return {}
+    rows = session.exec(
+        select(Media.sha256, func.min(Media.visit_id))
+        .where(col(Media.sha256).in_(set(hashes)), Media.visit_id != visit_id)
+        .group_by(col(Media.sha256))
+    ).all()
+    return dict(rows)
+
+
+def run_qc_on_submit(
+    session: Session, *, visit: Visit, assignment: Assignment, journey: JourneyDefinition
+) -> list[scoring.Flag]:
+    """Check a just-submitted visit, store the run, and auto-approve it when the project allows."""
+    assert visit.id is not None
+    project = session.get(Project, assignment.project_id)
+    location = session.get(Location, assignment.location_id)
+    assert project is not None and location is not None
+    config = project.qc_config
+    data = visit_data(session, visit=visit, assignment=assignment)
+    flags = scoring.run_qc(
+        journey,
+        data,
+        location_data(location),
+        settings=config.settings,
+        other_visit_hashes=_hashes_elsewhere(
+            session, visit_id=visit.id, hashes=list(data.media_hashes.values())
+        ),
+    )
+    previous = session.exec(
+        select(QcRun).where(QcRun.visit_id == visit.id, col(QcRun.current))
+    ).first()
+    run = previous.run + 1 if previous is not None else 1
+    if previous is not None:
+        previous.current = False
+        session.add(previous)
+    now = utcnow()
+    counts = Counter(flag.severity for flag in flags)
+    session.add(
+        QcRun(
+            visit_id=visit.id,
+            run=run,
+            worst_severity=scoring.worst_severity(flags),
+            info_count=counts[scoring.Severity.info],
+            warn_count=counts[scoring.Severity.warn],
+            fail_count=counts[scoring.Severity.fail],
+            created_at=now,
+        )
+    )
+    for flag in flags:
+        session.add(
+            QcFlag(
+                visit_id=visit.id,
+                run=run,
+                rule=str(flag.rule),
+                severity=flag.severity,
+                step_key=flag.step_key,
+                question_key=flag.question_key,
+                message=flag.message[:2000],
+                created_at=now,
+            )
+        )
+    session.flush()
+    if config.auto_approve and not scoring.needs_review(flags):
+        auto_approve(session, visit_id=visit.id, assignment=assignment)
+    return flags
+
+
+def _public(row: QcFlag) -> FlagPublic:
+    return FlagPublic.model_validate(row, from_attributes=True)
+
+
+def flag_runs(session: Session, *, visit_id: int) -> list[QcRunPublic]:
+    """Every QC run of the visit with its flags, the latest first."""
+    runs = session.exec(
+        select(QcRun).where(QcRun.visit_id == visit_id).order_by(col(QcRun.run).desc())
+    ).all()
+    flags = session.exec(
+        select(QcFlag).where(QcFlag.visit_id == visit_id).order_by(col(QcFlag.id))
+    ).all()
+    by_run: dict[int, list[FlagPublic]] = {}
+    for row in flags:
+        by_run.setdefault(row.run, []).append(FlagPublic.model_validate(row, from_attributes=True))
+    return [
+        QcRunPublic(
+            run=run.run,
+            checked_at=run.created_at,
+            worst_severity=run.worst_severity,
+            counts=FlagCounts(info=run.info_count, warn=run.warn_count, fail=run.fail_count),
+            flags=by_run.get(run.run, []),
+        )
+        for run in runs
+    ]

@@ -1,0 +1,1 @@
+"""Results: materialised scores of approved visits and the client-facing results API."""

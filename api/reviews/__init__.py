@@ -1,0 +1,1 @@
+"""Review workflow: the queue of submitted visits, decisions on them, and shoppers' ratings."""

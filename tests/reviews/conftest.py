@@ -1,0 +1,3 @@
+from tests.qc.conftest import field, visits
+
+__all__ = ["field", "visits"]
