@@ -144,6 +144,20 @@ def outbox(page: Page) -> list[dict[str, Any]]:
     )
 
 
+def wait_saved(page: Page, text: str) -> None:
+    """Until the visit kept in IndexedDB holds ``text`` (saving on input is asynchronous)."""
+    # The predicate must answer synchronously: each poll starts a read and checks the last one.
+    page.wait_for_function(
+        """(text) => {
+            import("./db.js").then((db) => db.getAll("visits"))
+                .then((rows) => { window.__fieldworkSaved = JSON.stringify(rows); });
+            return (window.__fieldworkSaved || "").includes(text);
+        }""",
+        arg=text,
+        polling=100,
+    )
+
+
 def wait_all_sent(page: Page, timeout: float = 15_000) -> None:
     """Until the outbox is empty and nothing was refused."""
     sync = page.locator("#sync")

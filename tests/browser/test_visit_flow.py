@@ -162,6 +162,7 @@ def test_reload_mid_visit_resumes_at_the_same_step(page: Page, context: Any, fie
     flows.next_step(page, 2)
     flows.question(page, "alternatives").get_by_text("One or more").click()
     flows.question(page, "employee").locator("textarea").fill("Short, friendly, name badge Anna.")
+    flows.wait_saved(page, "name badge Anna")
 
     page.reload()
     expect(page.locator("#progress")).to_have_attribute("data-step", "2")
