@@ -37,11 +37,21 @@ def review_queue(
     rule: Annotated[
         str | None, Query(description="A flag of this rule in the current run.")
     ] = None,
+    sort: Annotated[
+        service.QueueSort,
+        Query(description="severity: fail, warn, info, clean, each oldest first; oldest: by wait."),
+    ] = "severity",
 ) -> Page[QueueItem]:
-    """Submitted visits awaiting review, the longest waiting first."""
+    """Submitted visits awaiting review: worst QC outcome first, then the longest waiting."""
     project = get_project(session, user=user, project_id=project_id, manage=True)
     return service.review_queue(
-        session, project=project, page=page, location_id=location_id, severity=severity, rule=rule
+        session,
+        project=project,
+        page=page,
+        location_id=location_id,
+        severity=severity,
+        rule=rule,
+        sort=sort,
     )
 
 

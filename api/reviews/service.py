@@ -5,9 +5,9 @@ from __future__ import annotations
 import base64
 import binascii
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
-from sqlalchemy import and_, exists, or_
+from sqlalchemy import and_, case, exists, literal, or_
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, func, select
 
@@ -51,21 +51,21 @@ ACTIONS: dict[str, tuple[ReviewAction, AssignmentStatus]] = {
 # ---------------------------------------------------------------- the queue
 
 
-def _encode_cursor(submitted_at: datetime, visit_id: int) -> str:
-    raw = f"q:{submitted_at.isoformat()}|{visit_id}".encode()
+def _encode_cursor(rank: int, submitted_at: datetime, visit_id: int) -> str:
+    raw = f"q:{rank}|{submitted_at.isoformat()}|{visit_id}".encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def _decode_cursor(cursor: str | None) -> tuple[datetime, int] | None:
+def _decode_cursor(cursor: str | None) -> tuple[int, datetime, int] | None:
     if not cursor:
         return None
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         kind, _, rest = raw.partition(":")
-        stamp, _, visit_id = rest.rpartition("|")
+        rank, stamp, visit_id = rest.split("|")
         if kind != "q":
             raise ValueError(kind)
-        return datetime.fromisoformat(stamp), int(visit_id)
+        return int(rank), datetime.fromisoformat(stamp), int(visit_id)
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise Invalid(
             "The cursor is not one this API handed out.",
@@ -102,6 +102,19 @@ def _submitted(
     return query
 
 
+QueueSort = Literal["severity", "oldest"]
+
+
+def _severity_rank() -> Any:
+    """fail 0, warn 1, info 2, no flag (or no QC run) 3: the order a reviewer works in."""
+    return case(
+        (col(QcRun.worst_severity) == Severity.fail, 0),
+        (col(QcRun.worst_severity) == Severity.warn, 1),
+        (col(QcRun.worst_severity) == Severity.info, 2),
+        else_=3,
+    )
+
+
 def _returns(session: Session, visit_ids: list[int]) -> dict[int, int]:
     if not visit_ids:
         return {}
@@ -125,28 +138,35 @@ def review_queue(
     location_id: int | None = None,
     severity: Severity | None = None,
     rule: str | None = None,
+    sort: QueueSort = "severity",
     now: datetime | None = None,
 ) -> Page[QueueItem]:
-    """Submitted visits awaiting review, the longest waiting first."""
+    """Submitted visits awaiting review: worst QC outcome first (or not), then longest waiting."""
     now = now or utcnow()
     query = _submitted(project.id, location_id=location_id, severity=severity, rule=rule)
+    rank = _severity_rank() if sort == "severity" else literal(0)
     after = _decode_cursor(page.cursor)
     if after is not None:
-        stamp, visit_id = after
+        after_rank, stamp, visit_id = after
         query = query.where(
             or_(
-                col(Visit.submitted_at) > stamp,
-                and_(col(Visit.submitted_at) == stamp, col(Visit.id) > visit_id),
+                rank > after_rank,
+                and_(rank == after_rank, col(Visit.submitted_at) > stamp),
+                and_(
+                    rank == after_rank, col(Visit.submitted_at) == stamp, col(Visit.id) > visit_id
+                ),
             )
         )
     rows = session.exec(
-        query.order_by(col(Visit.submitted_at), col(Visit.id)).limit(page.limit + 1)
+        query.add_columns(rank.label("rank"))
+        .order_by(rank, col(Visit.submitted_at), col(Visit.id))
+        .limit(page.limit + 1)
     ).all()
     more = len(rows) > page.limit
     rows = rows[: page.limit]
     returns = _returns(session, [visit.id for visit, *_ in rows])
     items = []
-    for visit, assignment, location, shopper, run in rows:
+    for visit, assignment, location, shopper, run, _ in rows:
         assert visit.submitted_at is not None
         items.append(
             QueueItem(
@@ -167,11 +187,12 @@ def review_queue(
                 returns=returns.get(visit.id, 0),
             )
         )
-    last = rows[-1][0] if rows else None
-    return Page(
-        items=items,
-        next_cursor=_encode_cursor(last.submitted_at, last.id) if more and last else None,
-    )
+    cursor = None
+    if more and rows:
+        last, last_rank = rows[-1][0], rows[-1][-1]
+        assert last.submitted_at is not None and last.id is not None
+        cursor = _encode_cursor(int(last_rank), last.submitted_at, last.id)
+    return Page(items=items, next_cursor=cursor)
 
 
 # ---------------------------------------------------------------- one visit

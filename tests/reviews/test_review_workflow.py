@@ -50,7 +50,7 @@ def test_queue_lists_submitted_visits_oldest_first_with_waiting_time(visits: Vis
     second = visits.submitted(checkin=FAR)
     third = visits.submitted(location=1)
     visits.started()  # in progress: not in the queue
-    body = queue(visits)
+    body = queue(visits, sort="oldest")
     assert [i["visit_id"] for i in body["items"]] == [first["id"], second["id"], third["id"]]
     waited = [i["waited_seconds"] for i in body["items"]]
     assert waited == sorted(waited, reverse=True) and waited[-1] >= 0
@@ -81,7 +81,7 @@ def test_queue_pages_follow_the_cursor(visits: Visits) -> None:
 @pytest.mark.parametrize(
     ("params", "expected"),
     [
-        pytest.param({}, ["clean", "far", "other_shop"], id="no filter"),
+        pytest.param({"sort": "oldest"}, ["clean", "far", "other_shop"], id="no filter"),
         pytest.param({"severity": "fail"}, ["far"], id="severity fail"),
         pytest.param({"severity": "warn"}, ["other_shop"], id="severity warn"),
         pytest.param({"rule": "geofence"}, ["far", "other_shop"], id="rule geofence"),
@@ -99,6 +99,23 @@ def test_queue_filters(visits: Visits, params: dict[str, Any], expected: list[st
     if "location_id" in params:
         params = {"location_id": visits.ids(f"Alpha/{params['location_id']}")}
     assert queued_ids(visits, **params) == [made[name]["id"] for name in expected]
+
+
+def test_queue_sorts_by_severity_by_default_and_pages_across_severities(visits: Visits) -> None:
+    clean = visits.submitted()
+    far = visits.submitted(checkin=FAR)  # fail
+    warn = visits.submitted(location=1, checkin=(52.008, 4.0))
+    clean_later = visits.submitted()
+
+    assert queued_ids(visits) == [far["id"], warn["id"], clean["id"], clean_later["id"]]
+    seen, cursor = [], None
+    while True:
+        body = queue(visits, limit=1, **({"cursor": cursor} if cursor else {}))
+        seen += [item["visit_id"] for item in body["items"]]
+        cursor = body["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == [far["id"], warn["id"], clean["id"], clean_later["id"]]
 
 
 # ---------------------------------------------------------------- decisions
