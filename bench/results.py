@@ -64,6 +64,10 @@ CHUNK = 20_000
 FIRST_DAY = date(2026, 1, 1)
 
 
+# Step targets of the bench project: 60 for step_00 up to 79 for step_19.
+TARGETS = {f"step_{n:02d}": 60.0 + n for n in range(20)}
+
+
 def journey_yaml() -> str:
     lines = ["key: bench", "name: Twenty-step results bench", "phases:"]
     for p, phase in enumerate(PHASES):
@@ -131,13 +135,12 @@ class Seeded:
 
 
 def seed_project(engine: Engine, *, locations: int) -> Seeded:
-    targets = {f"step_{n:02d}": 60.0 + n for n in range(20)}
     with Session(engine) as session:
         client = Client(name="Bench client")
         session.add(client)
         session.flush()
         assert client.id is not None
-        project = Project(client_id=client.id, name="Results bench", caps={}, targets=targets)
+        project = Project(client_id=client.id, name="Results bench", caps={}, targets=TARGETS)
         session.add(project)
         manager = User(username="bench-manager", role=Role.manager, password_hash="!bench")
         session.add(manager)
@@ -341,7 +344,9 @@ def generate(engine: Engine, seeded: Seeded, *, visits: int, shoppers: int = 400
     print()
     with engine.begin() as conn:
         for rollup, source in ((StepDay, StepResult), (PhaseDay, PhaseResult)):
-            names, query = rollup_select(rollup, source, [source.project_id == seeded.project_id])
+            names, query = rollup_select(
+                rollup, source, [source.project_id == seeded.project_id], targets=TARGETS
+            )
             conn.execute(insert(rollup).from_select(names, query))
         if engine.dialect.name == "postgresql":
             conn.execute(

@@ -17,6 +17,7 @@ from api.projects.models import (
     Wave,
     WaveCreate,
 )
+from api.results.materialise import recount_short
 
 
 def create_project(session: Session, *, data: ProjectCreate, actor: User) -> Project:
@@ -79,9 +80,12 @@ def update_project(session: Session, *, project: Project, data: ProjectUpdate) -
                     }
                 ],
             )
+    retarget = "targets" in changes and changes["targets"] != project.targets
     project.sqlmodel_update(changes)
     session.add(project)
     session.flush()
+    if retarget:
+        recount_short(session, project=project)
     return project
 
 

@@ -15,6 +15,7 @@ an earlier visit's figures.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, timedelta
 from typing import Any, NamedTuple
 
@@ -141,11 +142,22 @@ def _delete_rows(session: Session, *, visit_id: int) -> Cell | None:
 
 def _refresh_cell(session: Session, cell: Cell) -> None:
     """Recompute one rollup cell's step and phase sums from the per-visit rows."""
+    project = session.get(Project, cell.project_id)
+    targets = project.targets if project is not None else {}
     for rollup, source in ((StepDay, StepResult), (PhaseDay, PhaseResult)):
         session.exec(delete(rollup).where(*_in_cell(rollup, cell)))
-        session.exec(
-            insert(rollup).from_select(*rollup_select(rollup, source, _in_cell(source, cell)))
-        )
+        names, query = rollup_select(rollup, source, _in_cell(source, cell), targets=targets)
+        session.exec(insert(rollup).from_select(names, query))
+
+
+def recount_short(session: Session, *, project: Project) -> None:
+    """Rebuild the project's step cells after its targets changed (one pass over its step rows)."""
+    _lock(session, project_id=project.id or 0)
+    session.exec(delete(StepDay).where(col(StepDay.project_id) == project.id))
+    names, query = rollup_select(
+        StepDay, StepResult, [col(StepResult.project_id) == project.id], targets=project.targets
+    )
+    session.exec(insert(StepDay).from_select(names, query))
 
 
 def _in_cell(table: Any, cell: Cell) -> list[Any]:
@@ -159,8 +171,13 @@ def _in_cell(table: Any, cell: Cell) -> list[Any]:
     ]
 
 
-def rollup_select(rollup: Any, source: Any, where: list[Any]) -> tuple[list[str], Any]:
-    """Column names and the SELECT that sums ``source`` rows into ``rollup`` cells."""
+def rollup_select(
+    rollup: Any, source: Any, where: list[Any], *, targets: Mapping[str, float] | None = None
+) -> tuple[list[str], Any]:
+    """Column names and the SELECT that sums ``source`` rows into ``rollup`` cells.
+
+    For step cells, ``targets`` (step key → target score) decide which visits count as short.
+    """
     key = "step_key" if rollup is StepDay else "phase_key"
     columns: dict[str, Any] = {
         "project_id": source.project_id,
@@ -191,7 +208,13 @@ def rollup_select(rollup: Any, source: Any, where: list[Any]) -> tuple[list[str]
         columns |= {
             "probes_valid": func.sum(source.probes_valid),
             "probes_excluded": func.sum(source.probes_excluded),
+            "weight_sum": func.coalesce(func.sum(source.weight), 0.0),
         }
+        if targets:
+            target = case(
+                {key: float(value) for key, value in targets.items()}, value=source.step_key
+            )
+            columns |= {"short": func.sum(case((source.score < target, 1), else_=0))}
     query = sa_select(*(value.label(name) for name, value in columns.items()))
     return list(columns), query.where(*where).group_by(*group)
 

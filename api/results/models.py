@@ -140,6 +140,10 @@ class StepDay(_Day, table=True):
     gap_sum: float
     probes_valid: int
     probes_excluded: int
+    weight_sum: float = 0.0
+    # Visits scoring below the project's target for the step, kept in step with the targets:
+    # recounted for the whole project whenever the targets change.
+    short: int = 0
 
 
 class PhaseDay(_Day, table=True):

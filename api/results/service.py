@@ -406,25 +406,41 @@ def gaps(session: Session, *, project: Project, filters: ResultFilters) -> list[
     targets = {key: float(value) for key, value in (project.targets or {}).items()}
     if not targets:
         return []
-    score = col(StepResult.score)
-    target = case(targets, value=col(StepResult.step_key))
-    query = (
-        select(
-            StepResult.step_key,
-            func.count(score).label("visits"),
-            func.avg(score).label("mean_score"),
-            func.sum(case((score < target, 1), else_=0)).label("short"),
-            func.avg(StepResult.weight).label("weight"),
+    if filters.location_id is None:
+        # Step cells keep the short counts against the current targets (recounted on change).
+        query = (
+            select(
+                StepDay.step_key,
+                func.sum(StepDay.scored).label("visits"),
+                func.sum(StepDay.score_sum).label("score_sum"),
+                func.sum(StepDay.short).label("short"),
+                func.sum(StepDay.weight_sum).label("weight_sum"),
+                func.sum(StepDay.visits).label("rows"),
+            )
+            .where(*filters.where(StepDay, project), col(StepDay.step_key).in_(list(targets)))
+            .group_by(StepDay.step_key)
         )
-        .where(*filters.where(StepResult, project), col(StepResult.step_key).in_(list(targets)))
-        .group_by(StepResult.step_key)
-    )
+    else:
+        score = col(StepResult.score)
+        target = case(targets, value=col(StepResult.step_key))
+        query = (
+            select(
+                StepResult.step_key,
+                func.count(score).label("visits"),
+                func.coalesce(func.sum(score), 0.0).label("score_sum"),
+                func.sum(case((score < target, 1), else_=0)).label("short"),
+                func.sum(StepResult.weight).label("weight_sum"),
+                func.count().label("rows"),
+            )
+            .where(*filters.where(StepResult, project), col(StepResult.step_key).in_(list(targets)))
+            .group_by(StepResult.step_key)
+        )
     found = [
         step_gap(
             row.step_key,
             target=targets[row.step_key],
-            weight=float(row.weight),
-            mean_score=float(row.mean_score),
+            weight=float(row.weight_sum) / row.rows,
+            mean_score=float(row.score_sum) / row.visits,
             share_short=row.short / row.visits,
             visits=row.visits,
         )

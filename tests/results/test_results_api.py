@@ -19,7 +19,7 @@ from sqlmodel import func, select
 
 from api.results.models import PhaseResult, StepResult, VisitResult
 from tests.helpers import login
-from tests.results.conftest import Answers, Results
+from tests.results.conftest import API, Answers, Results
 
 GOOD = Answers()
 POOR = Answers(
@@ -123,6 +123,27 @@ def test_gaps_to_the_step_targets_ranked_by_impact(results: Results) -> None:
     assert till["gap"] == approx(-15)
     assert till["weight"] == approx(2)
     assert till["impact"] == approx(-15 * 2 * 0.5)  # 50 < 60
+
+
+def test_gaps_follow_a_change_of_targets_and_agree_with_the_per_visit_rows(
+    results: Results,
+) -> None:
+    results.approved_visit(GOOD)
+    results.approved_visit(POOR)
+    changed = results.client.patch(
+        f"{API}/projects/{results.project_id}",
+        json={"targets": {"entry": 20.0, "till": 90.0}},
+        headers=results.manager,
+    )
+    assert changed.status_code == 200, changed.text
+
+    gaps = {g["step_key"]: g for g in results.get("gaps")}
+    # entry scores 100 and 25: neither is below 20; till scores 50 and 100: one is below 90.
+    assert (gaps["entry"]["share_short"], gaps["till"]["share_short"]) == (0, 0.5)
+    assert gaps["till"]["impact"] == approx((90 - 75) * 2 * 0.5)
+    # The same figures from the per-visit rows (a location filter reads those).
+    by_location = results.get("gaps", location_id=results.world.ids["Alpha/loc0"])
+    assert by_location == results.get("gaps")
 
 
 def test_locations_regions_and_filters(results: Results) -> None:
