@@ -52,7 +52,7 @@ const en = {
   "v.required": "Please answer this question.", "v.range": "Enter a number from {min} to {max}.", "v.evidence": "Add a photo as evidence.",
   "v.emotion": "Pick the face that fits this step.", "v.probe": "Do the gut reaction.", "v.fix": "{n} thing(s) to complete on this step.",
   "review.title": "Review", "review.go": "Review", "review.submit": "Submit the visit", "review.notVisited": "Not done yet.",
-  "review.incomplete": "Complete the marked steps first.", "review.returned": "Returned for correction:",
+  "review.incomplete": "Complete the marked steps first.", "review.returned": "Returned for correction:", "review.deadline": "Send it again before",
   "done.title": "Visit submitted", "done.waiting": "{n} item(s) wait to be sent; they go out by themselves when you are online.",
   "done.sent": "Everything has reached the server.", "done.failed": "{n} item(s) were refused — open Sync.", "done.back": "My visits",
 };
@@ -109,7 +109,7 @@ const nl = {
   "v.required": "Beantwoord deze vraag.", "v.range": "Vul een getal in van {min} tot {max}.", "v.evidence": "Voeg een foto als bewijs toe.",
   "v.emotion": "Kies het gezicht dat bij deze stap past.", "v.probe": "Doe de eerste reactie.", "v.fix": "Nog {n} punt(en) in te vullen op deze stap.",
   "review.title": "Controleren", "review.go": "Controleren", "review.submit": "Bezoek indienen", "review.notVisited": "Nog niet gedaan.",
-  "review.incomplete": "Maak eerst de gemarkeerde stappen af.", "review.returned": "Teruggestuurd ter correctie:",
+  "review.incomplete": "Maak eerst de gemarkeerde stappen af.", "review.returned": "Teruggestuurd ter correctie:", "review.deadline": "Stuur het opnieuw in vóór",
   "done.title": "Bezoek ingediend", "done.waiting": "{n} item(s) wachten op verzending; ze gaan vanzelf zodra je online bent.",
   "done.sent": "Alles staat op de server.", "done.failed": "{n} item(s) geweigerd — open Synchronisatie.", "done.back": "Mijn bezoeken",
 };

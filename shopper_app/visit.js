@@ -87,7 +87,7 @@ function newState(assignmentId, data) {
 async function stateFromServer(assignmentId, data, flat) {
   const visit = await api.get(`/assignments/${assignmentId}/visit`);
   await db.kv.set(outbox.visitIdKey(assignmentId), visit.id);
-  const state = { ...newState(assignmentId, data), visitUuid: visit.client_uuid, returnComment: visit.return_comment };
+  const state = { ...newState(assignmentId, data), visitUuid: visit.client_uuid, returnComment: visit.return_comment, returnDeadline: visit.return_deadline };
   state.checkin = { at: visit.started_at, ...visit.checkin };
   const questionTypes = Object.fromEntries(flat.flatMap(({ step }) => step.questions.map((q) => [q.key, q.type])));
   for (const obs of visit.steps) {
@@ -423,11 +423,14 @@ function reviewScreen(ctx) {
     const clientUuid = outbox.uuid();
     const body = { client_uuid: clientUuid, ended_at: nowIso(), ...(lastFix || {}) };
     await outbox.enqueue({ kind: "submit", assignmentId: ctx.assignmentId, clientUuid, body });
-    await go(ctx, { phase: "done", submittedAt: body.ended_at, returnComment: null });
+    await go(ctx, { phase: "done", submittedAt: body.ended_at, returnComment: null, returnDeadline: null });
   }
   render(progressBar(ctx, ctx.flat.length),
     h("h1", t("review.title")),
-    ctx.state.returnComment ? h("p.banner", t("review.returned"), " ", h("strong", ctx.state.returnComment)) : null,
+    ctx.state.returnComment
+      ? h("p.banner", t("review.returned"), " ", h("strong", ctx.state.returnComment),
+          ctx.state.returnDeadline ? h("span.deadline", ` ${t("review.deadline")} ${formatDate(ctx.state.returnDeadline)}.`) : null)
+      : null,
     h("ol.list", items),
     h("div.stepnav",
       h("button.secondary", { type: "button", onclick: () => go(ctx, { phase: "step", stepIndex: ctx.flat.length - 1 }) }, "‹ ", t("back")),

@@ -259,6 +259,9 @@ class VisitPublic(SQLModel):
     media: list[MediaPublic]
     missing_media: list[str] = Field(description="Referenced by an answer, not uploaded yet.")
     return_comment: str | None
+    return_deadline: datetime | None = Field(
+        default=None, description="While returned: resubmit before this, or the visit is rejected."
+    )
 
 
 class QuizResultPublic(SQLModel):

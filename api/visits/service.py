@@ -26,6 +26,7 @@ from api.common import utcnow
 from api.errors import Conflict, FieldworkError, Invalid, NotFound
 from api.journeys.models import JourneyVersion, VersionStatus
 from api.qc.service import run_qc_on_submit
+from api.reviews.models import Review, ReviewAction
 from api.visits.media import CleanImage, MediaStore, NotAnImage
 from api.visits.models import (
     BatchOperation,
@@ -649,21 +650,31 @@ def media_public(row: Media) -> MediaPublic:
     return MediaPublic.model_validate(row, from_attributes=True)
 
 
-def _return_comment(session: Session, assignment: Assignment) -> str | None:
+def _return_note(session: Session, assignment: Assignment) -> tuple[str | None, datetime | None]:
+    """The reviewer's comment and resubmit deadline while the visit is returned."""
     if assignment.status != S.returned:
-        return None
-    return session.exec(
-        select(AuditEntry.comment)
-        .where(
-            AuditEntry.entity == "assignment",
-            AuditEntry.entity_id == assignment.id,
-            AuditEntry.to_state == S.returned,
-        )
-        .order_by(col(AuditEntry.id).desc())
+        return None, None
+    review = session.exec(
+        select(Review)
+        .where(Review.assignment_id == assignment.id, Review.action == ReviewAction.return_)
+        .order_by(col(Review.id).desc())
     ).first()
+    if review is None:  # returned outside the review API (e.g. by hand): the audit keeps why
+        comment = session.exec(
+            select(AuditEntry.comment)
+            .where(
+                AuditEntry.entity == "assignment",
+                AuditEntry.entity_id == assignment.id,
+                AuditEntry.to_state == S.returned,
+            )
+            .order_by(col(AuditEntry.id).desc())
+        ).first()
+        return comment, None
+    return review.comment, review.resubmit_by
 
 
 def visit_public(session: Session, *, visit: Visit, assignment: Assignment) -> VisitPublic:
+    note = _return_note(session, assignment)
     definition = journey_of(session, version_id=assignment.journey_version_id)
     order = {step.key: i for i, (_, step) in enumerate(definition.steps())}
     steps = sorted(
@@ -711,5 +722,6 @@ def visit_public(session: Session, *, visit: Visit, assignment: Assignment) -> V
         steps=[step_public(row) for row in steps],
         media=[media_public(row) for row in media],
         missing_media=missing,
-        return_comment=_return_comment(session, assignment),
+        return_comment=note[0],
+        return_deadline=note[1],
     )

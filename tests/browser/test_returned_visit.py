@@ -39,6 +39,7 @@ def test_returned_visit_shows_the_comment_and_is_resubmitted_after_a_fix(
     expect(card).to_have_attribute("data-status", "returned")
     card.get_by_role("link", name="Correct").click()
     expect(page.locator("p.banner")).to_contain_text(comment)
+    expect(page.locator("p.banner .deadline")).to_contain_text("Send it again before")
     page.locator('.review-step[data-step="entrance"]').get_by_role("button", name="Edit").click()
     flows.question(page, "greeted").locator('label.seg[data-value="no"]').click()
     flows.next_step(page, None)

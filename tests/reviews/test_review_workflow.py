@@ -250,6 +250,7 @@ def test_shopper_fixes_a_returned_visit_and_qc_runs_again(visits: Visits) -> Non
     deadline = datetime.fromisoformat(notice["resubmit_by"])
     assert before + timedelta(hours=47.9) < deadline < before + timedelta(hours=48.1)
     assert visits.review(visit["id"])["resubmit_by"] == notice["resubmit_by"]
+    assert datetime.fromisoformat(seen["return_deadline"]) == deadline
     assert visit["id"] not in queued_ids(visits)
 
     fixed = visits.field.put_step(visit["id"], "entrance", entrance_body(notes="retaken"))
