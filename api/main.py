@@ -7,6 +7,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -32,6 +33,7 @@ from api.visits.router import router as visits_router
 
 log = logging.getLogger("fieldwork")
 API_PREFIX = "/api/v1"
+WEB_DIR = Path(__file__).resolve().parent / "web"
 
 
 async def _expiry_sweeper(db: Database, interval: int) -> None:
@@ -116,5 +118,12 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         app.mount(
             "/app", StaticFiles(directory=settings.shopper_app_dir, html=True), name="shopper_app"
         )
+    # The manager console and the client dashboard: static pages over the API, sharing /web/common.
+    for path, folder in (
+        ("/web/common", "common"),
+        ("/console", "console"),
+        ("/dashboard", "dashboard"),
+    ):
+        app.mount(path, StaticFiles(directory=WEB_DIR / folder, html=True), name=folder)
 
     return app
