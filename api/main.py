@@ -16,6 +16,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
 from api.accounts.router import router as accounts_router
+from api.appeals.router import router as appeals_router
 from api.assignments.router import router as assignments_router
 from api.assignments.service import expire_overdue
 from api.clients.router import router as clients_router
@@ -24,6 +25,7 @@ from api.db import Database
 from api.errors import install_error_handlers
 from api.journeys.router import router as journeys_router
 from api.locations.router import router as locations_router
+from api.outside_data.router import router as outside_data_router
 from api.projects.router import router as projects_router
 from api.results.router import router as results_router
 from api.reviews.router import router as reviews_router
@@ -100,6 +102,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         visits_router,
         results_router,
         reviews_router,
+        outside_data_router,
+        appeals_router,
     ):
         api.include_router(router)
 

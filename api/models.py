@@ -3,11 +3,13 @@
 from sqlmodel import SQLModel
 
 from api.accounts.models import User
+from api.appeals.models import Appeal
 from api.assignments.models import Assignment
 from api.audit.models import AuditEntry
 from api.clients.models import Client
 from api.journeys.models import Journey, JourneyVersion
 from api.locations.models import Location
+from api.outside_data.models import OutsideFigure, OutsideImport
 from api.projects.models import Project, ProjectMember, Wave
 from api.qc.models import QcFlag, QcRun
 from api.results.models import PhaseResult, StepResult, VisitResult
@@ -18,6 +20,7 @@ from api.visits.models import BriefingAttempt, Media, StepObservation, Visit
 metadata = SQLModel.metadata
 
 __all__ = [
+    "Appeal",
     "Assignment",
     "AuditEntry",
     "BriefingAttempt",
@@ -26,6 +29,8 @@ __all__ = [
     "JourneyVersion",
     "Location",
     "Media",
+    "OutsideFigure",
+    "OutsideImport",
     "PhaseResult",
     "Project",
     "ProjectMember",

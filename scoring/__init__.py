@@ -3,10 +3,20 @@
 Imports only the standard library and ``briefings``. Each private module's docstring states its
 formulas and thresholds: ``_scores`` (question → step → phase → visit, pyramid levels, knock-outs,
 bands), ``_emotions`` (conscious and implicit indices), ``_qc`` (rules and flags), ``_gaps``
-(desired journey), ``_aggregate`` (materialisable sums and counts), ``_geo`` (haversine).
+(desired journey), ``_aggregate`` (materialisable sums and counts), ``_geo`` (haversine),
+``_correlation`` (Pearson and Spearman over per-location figures).
 """
 
 from scoring._aggregate import Aggregate, aggregate, combine, group_aggregates, mean, pass_rate
+from scoring._correlation import (
+    MIN_PAIRS,
+    MIN_PAIRS_TO_TELL,
+    Correlation,
+    average_ranks,
+    correlate,
+    pearson,
+    spearman,
+)
 from scoring._emotions import (
     ANTICIPATION_MS,
     FACE_VALENCE,
@@ -68,10 +78,13 @@ __all__ = [
     "EARTH_RADIUS_M",
     "FACE_VALENCE",
     "MIN_BASELINE_PROBES",
+    "MIN_PAIRS",
+    "MIN_PAIRS_TO_TELL",
     "PYRAMID_ORDER",
     "RULES",
     "Aggregate",
     "AnswerStatus",
+    "Correlation",
     "Flag",
     "Gap",
     "ImplicitIndex",
@@ -91,8 +104,10 @@ __all__ = [
     "VisitScore",
     "aggregate",
     "answer_status",
+    "average_ranks",
     "combine",
     "conscious_index",
+    "correlate",
     "emotion_gap",
     "focus_level",
     "group_aggregates",
@@ -106,6 +121,7 @@ __all__ = [
     "outcome_band",
     "pass_fail_bands",
     "pass_rate",
+    "pearson",
     "probe_status",
     "probe_valence",
     "probe_weight",
@@ -115,6 +131,7 @@ __all__ = [
     "score_question",
     "score_visit",
     "shopper_latency_baseline",
+    "spearman",
     "step_emotions",
     "step_gap",
     "step_gaps",

@@ -61,6 +61,7 @@ class ProjectCaps(BaseModel):
 # Results settings: the visit score a visit passes at, and the pyramid level score below which a
 # level becomes the focus (the lowest such level of basis → ease → emotion).
 PassMark = Annotated[float, Field(ge=0, le=100)]
+DEFAULT_APPEAL_WINDOW_DAYS = 14
 StepTargets = dict[str, Annotated[float, Field(ge=0, le=100)]]
 TARGETS_DESCRIPTION = "Desired journey: step key → target step score (0–100)."
 
@@ -112,6 +113,13 @@ class ProjectBase(SQLModel):
         le=100,
         description="The lowest pyramid level scoring below this is the focus level.",
         sa_column_kwargs={"server_default": str(DEFAULT_PASS_MARK)},
+    )
+    appeal_window_days: int = Field(
+        default=DEFAULT_APPEAL_WINDOW_DAYS,
+        ge=0,
+        le=365,
+        description="Days after a visit's approval in which the client may appeal it; 0: none.",
+        sa_column_kwargs={"server_default": str(DEFAULT_APPEAL_WINDOW_DAYS)},
     )
 
 
@@ -166,6 +174,7 @@ class ProjectUpdate(SQLModel):
     pass_mark: PassMark | None = None
     focus_threshold: PassMark | None = None
     targets: StepTargets | None = Field(default=None, description=TARGETS_DESCRIPTION)
+    appeal_window_days: int | None = Field(default=None, ge=0, le=365)
 
 
 class ProjectPublic(ProjectBase):

@@ -338,6 +338,7 @@ DEFAULT_TARGETS = {
     "client_id": "Acme",
     "shopper_id": S1,
     "user_id": ACME,
+    "appeal_id": "appeal",
 }
 
 
@@ -401,6 +402,47 @@ def _submit_visit(ctx: Ctx, _: str) -> None:
         headers=s1,
     )
     assert submitted.status_code == 200, submitted.text
+
+
+def _approve_visit(ctx: Ctx, actor: str) -> None:
+    """Appeal routes need an approved visit: the seeded one, submitted and approved once."""
+    _submit_visit(ctx, actor)
+    visit = ctx.client.get(f"{API}/visits/{ctx.ids['visit']}", headers=ctx.headers(ADMIN)).json()
+    if visit["status"] != "submitted":
+        return
+    approved = ctx.client.post(
+        f"{API}/visits/{ctx.ids['visit']}/review",
+        json={"action": "approve"},
+        headers=ctx.headers(ADMIN),
+    )
+    assert approved.status_code == 200, approved.text
+
+
+def _file_appeal(ctx: Ctx, actor: str) -> None:
+    """An open appeal of Acme's user against the approved seeded visit, filed once."""
+    _approve_visit(ctx, actor)
+    if "appeal" in ctx.ids:
+        return
+    filed = ctx.client.post(
+        f"{API}/visits/{ctx.ids['visit']}/appeals",
+        json={"reason": "The shop was closed that day."},
+        headers=ctx.headers(ACME),
+    )
+    assert filed.status_code == 201, filed.text
+    ctx.ids["appeal"] = filed.json()["id"]
+
+
+def _import_figures(ctx: Ctx, _: str) -> None:
+    """Outside-data reads need a figure: one NPS value of Alpha's first location, once."""
+    if "figures" in ctx.ids:
+        return
+    imported = ctx.client.post(
+        f"{API}/projects/{ctx.ids['Alpha']}/outside-data",
+        files={"file": ("nps.csv", b"location_code,metric,value\nALP-0,NPS,42\n")},
+        headers=ctx.headers(ADMIN),
+    )
+    assert imported.status_code == 201, imported.text
+    ctx.ids["figures"] = imported.json()["import_id"]
 
 
 def _upload(_: Ctx) -> dict[str, Any]:
@@ -673,6 +715,43 @@ ROUTES: list[Route] = [
         setup=_submit_visit,
     ),
     Route("GET", "/visits/{visit_id}/return", S1_AND_ALPHA_STAFF),
+    # outside data
+    Route(
+        "POST",
+        "/projects/{project_id}/outside-data",
+        ALPHA_STAFF,
+        lambda _: {"files": {"file": ("nps.csv", b"location_code,metric,value\nALP-0,NPS,42\n")}},
+    ),
+    Route("GET", "/projects/{project_id}/outside-data", ALPHA_READERS, setup=_import_figures),
+    Route(
+        "GET", "/projects/{project_id}/outside-data/metrics", ALPHA_READERS, setup=_import_figures
+    ),
+    Route(
+        "GET",
+        "/projects/{project_id}/outside-data/correlation",
+        ALPHA_READERS,
+        lambda _: {"params": {"metric": "NPS"}},
+        setup=_import_figures,
+    ),
+    # appeals: filed by the client's users only, decided by the project's managers
+    Route(
+        "POST",
+        "/visits/{visit_id}/appeals",
+        expect(ok=(ACME,), hidden=(BOLT,)),
+        json_body(lambda _: {"reason": "The shop was closed that day."}),
+        setup=_approve_visit,
+    ),
+    Route("GET", "/projects/{project_id}/appealable-visits", ALPHA_READERS, setup=_approve_visit),
+    Route("GET", "/projects/{project_id}/appeals", ALPHA_READERS, setup=_file_appeal),
+    Route("GET", "/projects/{project_id}/appeals/stats", ALPHA_STAFF, setup=_file_appeal),
+    Route("GET", "/appeals/{appeal_id}", ALPHA_READERS, setup=_file_appeal),
+    Route(
+        "POST",
+        "/appeals/{appeal_id}/decision",
+        ALPHA_STAFF,
+        json_body(lambda _: {"outcome": "dismissed", "comment": "The photos show it open."}),
+        setup=_file_appeal,
+    ),
 ]
 
 
@@ -771,6 +850,8 @@ def test_client_user_never_receives_shopper_identities(ctx: Ctx) -> None:
     for route in ROUTES:
         if route.method != "GET":
             continue
+        if route.setup:  # the object the route reads (an appeal, a figure …)
+            route.setup(ctx, ACME)
         response = route.send(ctx, ACME)
         if not response.is_success:
             continue

@@ -1,0 +1,1 @@
+"""Appeals: the client disputes an approved visit; a manager upholds or dismisses it."""

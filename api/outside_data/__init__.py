@@ -1,0 +1,1 @@
+"""Outside data: per-location figures from the client's own sources (NPS, satisfaction, …)."""
