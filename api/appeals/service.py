@@ -54,6 +54,7 @@ from api.reviews.outcomes import decide, lock_visit
 from api.visits.models import StepObservation, StepWrite, Visit
 from api.visits.service import journey_of, step_public
 from api.visits.validation import step_write_errors
+from briefings import QuestionType
 
 S = AssignmentStatus
 
@@ -312,6 +313,7 @@ def _amend(
             select(StepObservation).where(StepObservation.visit_id == appeal.visit_id)
         )
     }
+    step_keys = {step.key for _, step in definition.steps()}
     errors: list[dict[str, Any]] = []
     for step_key, answers in amendments.items():
         row = rows.get(step_key)
@@ -324,6 +326,23 @@ def _amend(
                 }
             )
             continue
+        photos = (
+            {
+                question.key
+                for question in definition.step(step_key).questions
+                if question.type is QuestionType.photo
+            }
+            if step_key in step_keys
+            else set()
+        )
+        for key in sorted(photos & set(answers)):
+            errors.append(
+                {
+                    "step": step_key,
+                    "field": f"amendments.{step_key}.{key}",
+                    "message": "photos cannot be changed on appeal",
+                }
+            )
         # Only the answers are checked: the rest of the observation stays as the shopper wrote it.
         write = StepWrite.model_validate({"client_uuid": row.client_uuid, "answers": answers})
         for problem in step_write_errors(definition, step_key, write):

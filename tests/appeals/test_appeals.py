@@ -17,10 +17,11 @@ from sqlmodel import col, select
 
 from api.assignments.models import Assignment, AssignmentStatus
 from api.audit.models import AuditEntry
+from api.journeys.service import load_version
 from api.projects.models import Project
 from api.visits.models import StepObservation, Visit
-from tests.helpers import login
-from tests.results.conftest import API, Answers, Results
+from tests.helpers import BRIEFING, login
+from tests.results.conftest import API, RESULTS_JOURNEY, Answers, Results
 
 GOOD = Answers()
 SLOW = Answers(quick="no")
@@ -481,3 +482,43 @@ def test_appeal_window_is_a_project_setting(results: Results) -> None:
     with results.db.session(read_only=True) as session:
         row = session.get(Project, results.project_id)
         assert row is not None and row.appeal_window_days == 7
+
+
+def test_photos_cannot_be_amended(results: Results, acme: dict[str, str]) -> None:
+    """A journey version with an optional photo at the till: its answer stays as recorded."""
+    with results.db.session() as session:
+        project = session.get(Project, results.project_id)
+        assert project is not None
+        source = RESULTS_JOURNEY.replace(
+            '          - {key: quick, text: "Quick?", type: yes_no, level: ease}\n',
+            '          - {key: quick, text: "Quick?", type: yes_no, level: ease}\n'
+            '          - {key: receipt, text: "Receipt", type: photo, required: false}\n',
+        )
+        assert "receipt" in source
+        version = load_version(
+            session,
+            project=project,
+            source=source + BRIEFING.format(traits="{}"),
+            filename="results.yaml",
+            publish=True,
+            actor=None,
+        )
+        project.journey_version_id = version.id
+        session.add(project)
+    visit_id = results.approved_visit(SLOW)
+    appeal = file(results, visit_id, acme).json()
+    response = decide(
+        results,
+        appeal["id"],
+        {
+            "outcome": "upheld",
+            "comment": "x",
+            "action": "amend",
+            "amendments": {"till": {"receipt": [], "quick": "yes"}},
+        },
+    )
+    assert response.status_code == 422, response.text
+    assert [(e["field"], e["message"]) for e in response.json()["errors"]] == [
+        ("amendments.till.receipt", "photos cannot be changed on appeal")
+    ]
+    assert results.get("summary")["mean_score"] == pytest.approx(200 / 3)
