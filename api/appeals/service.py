@@ -313,7 +313,7 @@ def _amend(
             select(StepObservation).where(StepObservation.visit_id == appeal.visit_id)
         )
     }
-    step_keys = {step.key for _, step in definition.steps()}
+    steps = {step.key: step for _, step in definition.steps()}
     errors: list[dict[str, Any]] = []
     for step_key, answers in amendments.items():
         row = rows.get(step_key)
@@ -326,15 +326,9 @@ def _amend(
                 }
             )
             continue
-        photos = (
-            {
-                question.key
-                for question in definition.step(step_key).questions
-                if question.type is QuestionType.photo
-            }
-            if step_key in step_keys
-            else set()
-        )
+        step = steps.get(step_key)
+        questions = step.questions if step is not None else ()
+        photos = {q.key for q in questions if q.type is QuestionType.photo}
         for key in sorted(photos & set(answers)):
             errors.append(
                 {
