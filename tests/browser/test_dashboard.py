@@ -90,7 +90,7 @@ def open_page(chromium: Any, dashboard: Dashboard, viewport: dict[str, int], **f
     context = chromium.new_context(
         base_url=dashboard.url,
         viewport=viewport,
-        device_scale_factor=1,
+        device_scale_factor=2 if viewport["width"] < 600 else 1,
         is_mobile=viewport["width"] < 600,
         has_touch=viewport["width"] < 600,
         reduced_motion="reduce",  # charts draw at once, so screenshots and pixels are final
@@ -256,5 +256,27 @@ def test_an_approval_while_the_page_is_open_updates_the_figures_without_a_reload
     assert_kpis_match(page, after)
     assert page.evaluate("window.__sameDocument") is True  # no reload happened
     assert page.locator("[data-key=kpi-visits].changed").count() == 1
+    assert not page.errors
+    page.context.close()
+
+
+def test_the_picker_lists_the_clients_projects_and_a_project_without_approved_visits_says_so(
+    chromium: Any, dashboard: Dashboard
+) -> None:
+    page = open_page(chromium, dashboard, PHONE)
+    page.goto("/dashboard/")
+    sign_in(page, "bolt-viewer")
+    links = page.locator(".project-list a")
+    links.first.wait_for()
+    assert links.all_inner_texts() == ["Beta"]  # Bolt's project only, not Acme's Alpha
+    links.first.click()
+    ready(page)
+    assert f"project={dashboard.results.world.ids['Beta']}" in page.url
+    notice = page.locator("#empty-notice")
+    assert notice.is_visible() and "No approved visits yet" in notice.inner_text()
+    assert kpi(page, "visits")[0] == "0"
+    assert kpi(page, "score")[0] == "—"
+    for chart in CHARTS:
+        assert page.locator(f"#{chart}-empty").is_visible()
     assert not page.errors
     page.context.close()
