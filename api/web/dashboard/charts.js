@@ -156,7 +156,7 @@ export function emotion(canvas, steps) {
       },
       scales: {
         y: axis(-1, 1, "valence"),
-        x: { ticks: { color: COLORS.ink, autoSkip: false, maxRotation: 50 }, grid: { display: false } },
+        x: { ticks: { color: COLORS.ink, autoSkip: true, maxRotation: 50 }, grid: { display: false } },
       },
     }),
   });

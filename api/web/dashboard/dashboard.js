@@ -58,8 +58,9 @@ export class Dashboard {
       this.onFilterChange();
     });
     this.main.querySelector("#locations-more").addEventListener("click", () => this.moreLocations());
-    await this.refresh({ mark: false });
+    // Subscribe first: an approval that lands while the first figures load queues a refresh.
     this.startLive();
+    await this.refresh({ mark: false });
   }
 
   fail(error) {
@@ -323,6 +324,7 @@ function skeleton(project) {
     <div class="dash-head">
       <h1>${esc(project.name)}</h1>
       <span class="muted" id="updated"></span>
+      <a href="/dashboard/" class="all-projects">All projects</a>
     </div>
     <form class="filters card" id="filters" aria-label="Filters">
       <label>Wave <select name="wave" id="filter-wave"></select></label>
