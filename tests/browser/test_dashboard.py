@@ -230,7 +230,7 @@ def test_a_client_user_of_another_client_cannot_open_the_project(
     page.context.close()
 
 
-def test_an_approval_while_the_page_is_open_updates_the_figures_without_a_reload(
+def test_an_approval_and_a_revocation_while_the_page_is_open_update_the_figures_without_a_reload(
     chromium: Any, dashboard: Dashboard
 ) -> None:
     page = open_page(chromium, dashboard, DESKTOP)
@@ -256,6 +256,18 @@ def test_an_approval_while_the_page_is_open_updates_the_figures_without_a_reload
     assert_kpis_match(page, after)
     assert page.evaluate("window.__sameDocument") is True  # no reload happened
     assert page.locator("[data-key=kpi-visits].changed").count() == 1
+
+    revoked = dashboard.results.client.post(
+        f"/api/v1/visits/{dashboard.pending}/review",
+        json={"action": "revoke", "comment": "approved by mistake"},
+        headers=dashboard.results.manager,
+    )
+    assert revoked.status_code == 200, revoked.text
+    page.wait_for_function(
+        "() => document.querySelector('[data-key=kpi-visits]').textContent === '4'", timeout=2_000
+    )
+    assert_kpis_match(page, before)
+    assert page.evaluate("window.__sameDocument") is True
     assert not page.errors
     page.context.close()
 
