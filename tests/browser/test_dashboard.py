@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from api.db import Database
-from tests.browser.conftest import CHROMIUM, SCREENSHOTS, needs_chromium
+from tests.browser.conftest import SCREENSHOTS, needs_chromium
 from tests.conftest import LiveServer
 from tests.helpers import PASSWORD, login
 from tests.results.conftest import Answers, Results, build_results
@@ -44,7 +44,7 @@ class Dashboard:
 
     @property
     def viewer(self) -> dict[str, str]:
-        return login(self.results.client, "acme-viewer")  # type: ignore[arg-type]
+        return login(self.results.client, "acme-viewer")
 
     def page_url(self, **filters: str) -> str:
         return f"/dashboard/?{urlencode({'project': self.project_id, **filters})}"
@@ -74,20 +74,8 @@ def dashboard(db: Database, live_server: LiveServer) -> Iterator[Dashboard]:
         yield Dashboard(url=live_server.url, results=results, pending=pending)
 
 
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    from playwright import sync_api
-
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox", "--disable-gpu"]
-        )
-        yield browser
-        browser.close()
-
-
-def open_page(chromium: Any, dashboard: Dashboard, viewport: dict[str, int], **filters: str) -> Any:
-    context = chromium.new_context(
+def open_page(browser: Any, dashboard: Dashboard, viewport: dict[str, int], **filters: str) -> Any:
+    context = browser.new_context(
         base_url=dashboard.url,
         viewport=viewport,
         device_scale_factor=2 if viewport["width"] < 600 else 1,
@@ -157,9 +145,9 @@ def shot(page: Any, name: str, *, full_page: bool = True) -> None:
 
 @pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["phone", "desktop"])
 def test_dashboard_shows_the_results_api_figures_and_draws_its_charts(
-    chromium: Any, dashboard: Dashboard, viewport: dict[str, int]
+    browser: Any, dashboard: Dashboard, viewport: dict[str, int]
 ) -> None:
-    page = open_page(chromium, dashboard, viewport)
+    page = open_page(browser, dashboard, viewport)
     sign_in(page, "acme-viewer")
     ready(page)
     page.wait_for_timeout(400)  # the charts' short entry animation
@@ -187,10 +175,8 @@ def test_dashboard_shows_the_results_api_figures_and_draws_its_charts(
     page.context.close()
 
 
-def test_filters_change_the_figures_and_stay_in_the_url(
-    chromium: Any, dashboard: Dashboard
-) -> None:
-    page = open_page(chromium, dashboard, DESKTOP)
+def test_filters_change_the_figures_and_stay_in_the_url(browser: Any, dashboard: Dashboard) -> None:
+    page = open_page(browser, dashboard, DESKTOP)
     sign_in(page, "acme-viewer")
     ready(page)
     everything = dashboard.api("summary")
@@ -219,9 +205,9 @@ def test_filters_change_the_figures_and_stay_in_the_url(
 
 
 def test_a_client_user_of_another_client_cannot_open_the_project(
-    chromium: Any, dashboard: Dashboard
+    browser: Any, dashboard: Dashboard
 ) -> None:
-    page = open_page(chromium, dashboard, PHONE)
+    page = open_page(browser, dashboard, PHONE)
     sign_in(page, "bolt-viewer")
     error = page.locator("#dashboard-error")
     error.wait_for()
@@ -231,9 +217,9 @@ def test_a_client_user_of_another_client_cannot_open_the_project(
 
 
 def test_an_approval_and_a_revocation_while_the_page_is_open_update_the_figures_without_a_reload(
-    chromium: Any, dashboard: Dashboard
+    browser: Any, dashboard: Dashboard
 ) -> None:
-    page = open_page(chromium, dashboard, DESKTOP)
+    page = open_page(browser, dashboard, DESKTOP)
     sign_in(page, "acme-viewer")
     ready(page)
     page.locator("#live[data-status=open]").wait_for()
@@ -273,9 +259,9 @@ def test_an_approval_and_a_revocation_while_the_page_is_open_update_the_figures_
 
 
 def test_the_picker_lists_the_clients_projects_and_a_project_without_approved_visits_says_so(
-    chromium: Any, dashboard: Dashboard
+    browser: Any, dashboard: Dashboard
 ) -> None:
-    page = open_page(chromium, dashboard, PHONE)
+    page = open_page(browser, dashboard, PHONE)
     page.goto("/dashboard/")
     sign_in(page, "bolt-viewer")
     links = page.locator(".project-list a")
