@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from fastapi.testclient import TestClient
+import httpx
 
 from api.accounts.models import Role, User, UserCreate
 from api.accounts.service import create_user
@@ -197,7 +197,7 @@ class World:
             return row
 
 
-def login(client: TestClient, username: str, password: str = PASSWORD) -> dict[str, str]:
+def login(client: httpx.Client, username: str, password: str = PASSWORD) -> dict[str, str]:
     response = client.post("/api/v1/auth/token", data={"username": username, "password": password})
     assert response.status_code == 200, response.text
     return {"Authorization": f"Bearer {response.json()['access_token']}"}

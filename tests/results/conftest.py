@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -78,7 +79,7 @@ def _iso(moment: datetime) -> str:
 
 @dataclass
 class Results:
-    client: TestClient
+    client: TestClient | httpx.Client
     db: Database
     world: World
     manager: dict[str, str]
@@ -219,6 +220,12 @@ class Results:
 
 @pytest.fixture
 def results(client: TestClient, db: Database) -> Results:
+    return build_results(client, db)
+
+
+def build_results(client: TestClient | httpx.Client, db: Database) -> Results:
+    """The standard world with project Alpha measuring RESULTS_JOURNEY: targets, a web shop
+    (region south) next to the three shops (north), and the waves Spring and Autumn."""
     caps = ProjectCaps(
         max_open_per_shopper=50,
         max_visits_per_shopper_per_day=50,
