@@ -24,6 +24,7 @@ from api.db import Database
 from api.errors import install_error_handlers
 from api.journeys.router import router as journeys_router
 from api.locations.router import router as locations_router
+from api.progress.router import router as progress_router
 from api.projects.router import router as projects_router
 from api.results.router import router as results_router
 from api.reviews.router import router as reviews_router
@@ -100,6 +101,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         visits_router,
         results_router,
         reviews_router,
+        progress_router,
     ):
         api.include_router(router)
 

@@ -673,6 +673,9 @@ ROUTES: list[Route] = [
         setup=_submit_visit,
     ),
     Route("GET", "/visits/{visit_id}/return", S1_AND_ALPHA_STAFF),
+    # progress (manager console)
+    Route("GET", "/projects/{project_id}/progress", ALPHA_STAFF),
+    Route("GET", "/projects/{project_id}/shopper-load", ALPHA_STAFF),
 ]
 
 
