@@ -16,12 +16,15 @@ from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
 from api.accounts.router import router as accounts_router
+from api.apikeys.limits import RateLimiter
+from api.apikeys.router import router as apikeys_router
 from api.assignments.router import router as assignments_router
 from api.assignments.service import expire_overdue
 from api.clients.router import router as clients_router
 from api.config import Settings, get_settings
 from api.db import Database
 from api.errors import install_error_handlers
+from api.exports.router import router as exports_router
 from api.journeys.router import router as journeys_router
 from api.locations.router import router as locations_router
 from api.progress.router import router as progress_router
@@ -80,6 +83,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     )
     app.state.settings = settings
     app.state.db = db
+    app.state.rate_limiter = RateLimiter()
     install_error_handlers(app)
     if settings.cors_origins:
         app.add_middleware(
@@ -102,6 +106,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         results_router,
         reviews_router,
         progress_router,
+        apikeys_router,
+        exports_router,
     ):
         api.include_router(router)
 

@@ -3,6 +3,7 @@
 from sqlmodel import SQLModel
 
 from api.accounts.models import User
+from api.apikeys.models import ApiKey
 from api.assignments.models import Assignment
 from api.audit.models import AuditEntry
 from api.clients.models import Client
@@ -18,6 +19,7 @@ from api.visits.models import BriefingAttempt, Media, StepObservation, Visit
 metadata = SQLModel.metadata
 
 __all__ = [
+    "ApiKey",
     "Assignment",
     "AuditEntry",
     "BriefingAttempt",
