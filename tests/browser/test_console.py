@@ -322,3 +322,31 @@ def test_bulk_planner_shows_the_refusing_rule_and_creates_the_allowed_rows(
     assert [(a["shopper_id"], a["status"]) for a in created] == [(s1, "offered")]
     assert field.api("GET", f"{assigned}?location_id={loc2}").json()["items"] == []
     shot(desk, "console-planner-created")
+
+
+def test_api_key_is_shown_once_listed_by_prefix_and_revoked(desk: Page, field: Field) -> None:
+    acme = field.world.ids["Acme"]
+    sign_in(desk)
+    desk.get_by_role("link", name="API keys").click()
+    form = desk.locator("#create-key")
+    form.get_by_label("Name").fill("BI export")
+    form.get_by_label("Requests per minute").fill("30")
+    form.get_by_role("button", name="Create key").click()
+    key = desk.locator("#key-value").inner_text().strip()
+    keys = field.api("GET", f"/clients/{acme}/api-keys").json()["items"]
+    assert [(k["name"], k["rate_limit_per_minute"]) for k in keys] == [("BI export", 30)]
+    assert key.startswith(keys[0]["prefix"]) and len(key) > len(keys[0]["prefix"])
+    row = desk.locator(f'#keys-table tr[data-key="{keys[0]["id"]}"]')
+    expect(row).to_contain_text(keys[0]["prefix"])
+    assert key not in row.inner_text()
+    shot(desk, "console-api-key-created")
+
+    desk.reload()
+    expect(desk.locator("#keys-table")).to_contain_text("BI export")
+    expect(desk.locator("#key-value")).to_have_count(0)  # shown once only
+    desk.once("dialog", lambda dialog: dialog.accept())
+    desk.locator(f'button[data-revoke="{keys[0]["id"]}"]').click()
+    expect(desk.locator(f'#keys-table tr[data-key="{keys[0]["id"]}"]')).to_have_attribute(
+        "data-revoked", "true"
+    )
+    assert field.api("GET", f"/clients/{acme}/api-keys").json()["items"][0]["revoked_at"]

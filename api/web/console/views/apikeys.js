@@ -38,14 +38,14 @@ export async function render(container) {
         </form>
       </div>
       <div class="card table-wrap"><table id="keys-table">
-        <thead><tr><th>Name</th><th>Prefix</th><th>Created</th><th>Last used</th><th>Status</th><th></th></tr></thead>
+        <thead><tr><th>Name</th><th>Prefix</th><th class="num">Requests/min</th><th>Created</th><th>Last used</th><th>Status</th><th></th></tr></thead>
         <tbody>${keys
           .map((k) => `<tr data-key="${k.id}" data-revoked="${k.revoked_at ? "true" : "false"}">
-            <td>${esc(k.name)}</td><td><code>${esc(k.prefix)}…</code></td><td>${fmtDateTime(k.created_at)}</td>
+            <td>${esc(k.name)}</td><td><code>${esc(k.prefix)}…</code></td><td class="num">${k.rate_limit_per_minute ?? "—"}</td><td>${fmtDateTime(k.created_at)}</td>
             <td>${k.last_used_at ? fmtDateTime(k.last_used_at) : `<span class="muted">never</span>`}</td>
             <td>${k.revoked_at ? `<span class="badge bad">revoked ${fmtDateTime(k.revoked_at)}</span>` : `<span class="badge ok">active</span>`}</td>
             <td>${k.revoked_at ? "" : `<button class="danger small" data-revoke="${k.id}">Revoke</button>`}</td></tr>`)
-          .join("") || `<tr><td colspan="6" class="muted">No keys yet.</td></tr>`}</tbody></table></div>`;
+          .join("") || `<tr><td colspan="7" class="muted">No keys yet.</td></tr>`}</tbody></table></div>`;
 
     container.querySelector("#client-pick").addEventListener("change", (event) => {
       clientId = Number(event.target.value);
