@@ -18,6 +18,7 @@ from tests.helpers import PASSWORD
 pytestmark = [pytest.mark.browser, needs_chromium]
 
 DESKTOP = {"width": 1440, "height": 900}
+TABLET = {"width": 820, "height": 1180}
 SHOP = (52.0, 4.0)  # Alpha/loc0
 CHECKIN = (52.0009, 4.0012, 25.0)  # about 125 m from the shop, ± 25 m
 
@@ -282,6 +283,16 @@ def test_visit_detail_shows_steps_emotions_photo_and_the_checkin_map(
     )
     expect(desk.locator("#flags")).to_be_visible()
     shot(desk, "console-visit-detail")
+
+    # On a tablet the map moves under the steps and nothing scrolls sideways.
+    desk.set_viewport_size(TABLET)
+    expect(svg).to_be_visible()
+    overflow = "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    assert desk.evaluate(overflow) == 0
+    shot(desk, "console-visit-detail-tablet")
+    desk.goto(f"/console/#/projects/{field.world.ids['Alpha']}")
+    expect(desk.locator("#totals")).to_be_visible()
+    assert desk.evaluate(overflow) == 0
 
 
 def test_bulk_planner_shows_the_refusing_rule_and_creates_the_allowed_rows(

@@ -105,7 +105,14 @@ export async function render(container, visitId, ctx) {
 
   await draw();
   return {
-    refresh: draw,
+    // A live event must not wipe a comment being written, and other visits' events change nothing here.
+    refresh(event) {
+      const about = event?.data?.visit_id;
+      if (about !== undefined && Number(about) !== visitId) return;
+      const comment = container.querySelector('#decision textarea[name="comment"]');
+      if (comment && (comment.value || document.activeElement === comment)) return;
+      draw();
+    },
     stop: () => urls.forEach((url) => URL.revokeObjectURL(url)),
   };
 }
