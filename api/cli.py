@@ -35,7 +35,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
     print(
         f"Fieldwork on http://{args.host}:{args.port}/  (API docs: /docs, data: {settings.data_dir.resolve()})"
     )
-    uvicorn.run(create_app(settings, database=db), host=args.host, port=args.port, log_level="info")
+    # Open event streams never end by themselves: give them a few seconds on shutdown.
+    uvicorn.run(
+        create_app(settings, database=db),
+        host=args.host,
+        port=args.port,
+        log_level="info",
+        timeout_graceful_shutdown=3,
+    )
     return 0
 
 

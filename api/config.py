@@ -36,6 +36,30 @@ class Settings(BaseSettings):
         default=120, ge=1, description="Requests per minute of an API key without its own limit."
     )
 
+    # Live updates (api/events) and webhooks (api/webhooks); docs/live-updates.md.
+    events_heartbeat_seconds: float = Field(
+        default=15.0, gt=0, description="A comment line on idle event streams this often."
+    )
+    events_retry_ms: int = Field(default=3000, ge=0, description="The SSE retry: hint.")
+    events_queue_size: int = Field(
+        default=256, ge=1, description="Events a stream may fall behind before it is closed."
+    )
+    events_replay_size: int = Field(
+        default=1000, ge=0, description="Recent events kept to replay after Last-Event-ID."
+    )
+    events_max_stream_seconds: float = Field(
+        default=900.0, ge=0, description="Streams end after this long (clients reconnect); 0 never."
+    )
+    webhook_delivery: bool = Field(default=True, description="Run the webhook delivery loop.")
+    webhook_max_attempts: int = Field(default=8, ge=1)
+    webhook_retry_base_seconds: float = Field(
+        default=30.0, gt=0, description="Retry n waits base · 2^(n−1) seconds (capped at 1 h)."
+    )
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0)
+    webhook_poll_seconds: float = Field(
+        default=5.0, gt=0, description="Look for due deliveries at least this often."
+    )
+
     @field_validator("cors_origins", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:

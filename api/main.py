@@ -24,6 +24,8 @@ from api.clients.router import router as clients_router
 from api.config import Settings, get_settings
 from api.db import Database
 from api.errors import install_error_handlers
+from api.events.bus import Hub
+from api.events.router import router as events_router
 from api.exports.router import router as exports_router
 from api.journeys.router import router as journeys_router
 from api.locations.router import router as locations_router
@@ -61,6 +63,13 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        hub = Hub(
+            database_url=app.state.db.engine.url.render_as_string(hide_password=False),
+            queue_size=settings.events_queue_size,
+            replay_size=settings.events_replay_size,
+        )
+        await hub.start()
+        app.state.events = hub
         sweeper = None
         if settings.expiry_interval_seconds:
             sweeper = asyncio.create_task(_expiry_sweeper(db, settings.expiry_interval_seconds))
@@ -69,6 +78,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await sweeper
+        await hub.stop()
         if database is None:
             db.dispose()
 
@@ -108,6 +118,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         progress_router,
         apikeys_router,
         exports_router,
+        events_router,
     ):
         api.include_router(router)
 

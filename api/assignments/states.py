@@ -8,6 +8,7 @@ from api.assignments.models import Assignment, AssignmentStatus
 from api.audit.service import record
 from api.common import utcnow
 from api.errors import InvalidTransition
+from api.events.service import assignment_transitioned
 
 S = AssignmentStatus
 
@@ -66,4 +67,5 @@ def transition(
         to_state=target,
         comment=comment,
     )
+    assignment_transitioned(session, assignment=assignment, before=current)
     return assignment

@@ -22,6 +22,7 @@ from sqlmodel import Session, col, func, select
 
 from api.assignments.models import Assignment, AssignmentStatus
 from api.assignments.states import transition
+from api.events.service import results_changed
 from api.qc.models import QcRun
 from api.reviews.models import Review, ReviewAction
 from api.shoppers.models import ShopperProfile
@@ -122,8 +123,10 @@ def decide(
     session.flush()
     if target == S.approved:
         _results().materialise_visit(session, visit_id=visit_id)
+        results_changed(session, project_id=assignment.project_id, visit_id=visit_id)
     elif before == S.approved:
         _results().remove_visit(session, visit_id=visit_id)
+        results_changed(session, project_id=assignment.project_id, visit_id=visit_id)
     if refresh_rating and assignment.shopper_id is not None:
         update_rating(session, shopper_id=assignment.shopper_id)
     return review

@@ -73,13 +73,20 @@ def test_transition_table_is_the_designed_lifecycle() -> None:
 
 @pytest.mark.parametrize(("current", "target"), list(itertools.product(S, S)))
 def test_transition_succeeds_exactly_when_allowed(
-    current: AssignmentStatus, target: AssignmentStatus
+    current: AssignmentStatus, target: AssignmentStatus, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     session = _RecordingSession()
     assignment = Assignment(id=7, status=current)
+    # The live-event hook reads the database; tests/events covers it against a real one.
+    announced: list[AssignmentStatus] = []
+    monkeypatch.setattr(
+        "api.assignments.states.assignment_transitioned",
+        lambda _session, *, assignment, before: announced.append(before),
+    )
     if (current, target) in ALLOWED:
         transition(session, assignment, target, actor_id=3, action="moved", comment="why")  # type: ignore[arg-type]
         assert assignment.status == target
+        assert announced == [current]
         [entry] = session.added[1:]
         assert (entry.entity_id, entry.actor_id, entry.from_state, entry.to_state) == (
             7,

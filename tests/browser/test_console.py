@@ -361,3 +361,23 @@ def test_api_key_is_shown_once_listed_by_prefix_and_revoked(desk: Page, field: F
         "data-revoked", "true"
     )
     assert field.api("GET", f"/clients/{acme}/api-keys").json()["items"][0]["revoked_at"]
+
+
+def test_queue_and_progress_follow_the_projects_live_events(desk: Page, field: Field) -> None:
+    project = field.world.ids["Alpha"]
+    sign_in(desk)
+    desk.goto(f"/console/#/projects/{project}/review")
+    expect(desk.locator("#queue-empty")).to_be_visible()
+    expect(desk.locator("#live")).to_have_attribute("data-state", "open")
+
+    visit_id = submitted_visit(field)  # through the API, while the page stays as it is
+    expect(desk.locator(f'#queue tr[data-visit="{visit_id}"]')).to_be_visible()
+
+    desk.get_by_role("link", name="Progress").click()
+    expect(desk.locator('#totals [data-stage="submitted"] .value')).to_have_text("1")
+    returned = field.api(
+        "POST", f"/visits/{visit_id}/review", json={"action": "return", "comment": "Photo?"}
+    )
+    assert returned.status_code == 200, returned.text
+    expect(desk.locator('#totals [data-stage="returned"] .value')).to_have_text("1")
+    expect(desk.locator('#totals [data-stage="submitted"] .value')).to_have_text("0")

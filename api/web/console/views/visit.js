@@ -105,10 +105,9 @@ export async function render(container, visitId, ctx) {
 
   await draw();
   return {
-    // A live event must not wipe a comment being written, and other visits' events change nothing here.
+    // Only this visit's events matter, and they must not wipe a comment being written.
     refresh(event) {
-      const about = event?.data?.visit_id;
-      if (about !== undefined && Number(about) !== visitId) return;
+      if (Number(event?.data?.visit_id) !== visitId) return;
       const comment = container.querySelector('#decision textarea[name="comment"]');
       if (comment && (comment.value || document.activeElement === comment)) return;
       draw();

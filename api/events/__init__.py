@@ -1,0 +1,1 @@
+"""Live updates: domain events published when their transaction commits, streamed as SSE."""

@@ -1,0 +1,109 @@
+"""``GET /projects/{project_id}/events``: the project's live events as server-sent events."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, Request
+from fastapi.responses import StreamingResponse
+from starlette.concurrency import run_in_threadpool
+
+from api.accounts.models import Role, User
+from api.config import Settings
+from api.deps import ProjectReader, get_db
+from api.errors import FieldworkError
+from api.events.bus import Hub, Subscriber
+from api.events.models import Event
+from api.projects.access import get_project
+
+router = APIRouter(tags=["events"])
+
+# Events already waiting are sent in one write, up to this many.
+BATCH = 64
+
+
+def format_event(event: Event) -> str:
+    return f"id: {event.id}\nevent: {event.type.value}\ndata: {event.data()}\n\n"
+
+
+async def _stream(
+    hub: Hub, subscriber: Subscriber, settings: Settings, max_seconds: float | None
+) -> AsyncIterator[str]:
+    loop = asyncio.get_running_loop()
+    limits = [s for s in (settings.events_max_stream_seconds, max_seconds) if s]
+    deadline = loop.time() + min(limits) if limits else None
+    try:
+        yield f"retry: {settings.events_retry_ms}\n: connected\n\n"
+        while True:
+            wait = settings.events_heartbeat_seconds
+            if deadline is not None:
+                wait = min(wait, deadline - loop.time())
+                if wait <= 0:
+                    return
+            try:
+                event = await asyncio.wait_for(subscriber.queue.get(), wait)
+            except TimeoutError:
+                if deadline is None or loop.time() < deadline:
+                    yield ": heartbeat\n\n"
+                continue
+            if event is None:
+                if subscriber.closed == "overflow":
+                    yield ": fell behind; reconnect with Last-Event-ID\n\n"
+                return
+            chunk = [format_event(event)]
+            while len(chunk) < BATCH and not subscriber.queue.empty():
+                following = subscriber.queue.get_nowait()
+                if following is None:
+                    subscriber.queue.put_nowait(None)
+                    break
+                chunk.append(format_event(following))
+            yield "".join(chunk)
+    finally:
+        hub.unsubscribe(subscriber)
+
+
+def _check_access(request: Request, user: User, project_id: int) -> None:
+    with get_db(request).session(read_only=True) as session:
+        get_project(session, user=user, project_id=project_id)
+
+
+class EventsUnavailable(FieldworkError):
+    status, slug, title = 503, "events-unavailable", "Live events are not running"
+
+
+@router.get(
+    "/projects/{project_id}/events",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "content": {"text/event-stream": {"schema": {"type": "string"}}},
+            "description": "An endless text/event-stream; see docs/live-updates.md.",
+        }
+    },
+)
+async def project_events(
+    project_id: int,
+    request: Request,
+    user: ProjectReader,
+    last_event_id: Annotated[str | None, Header(max_length=64)] = None,
+    max_seconds: Annotated[
+        float | None, Query(gt=0, le=86400, description="End the stream after this long.")
+    ] = None,
+) -> StreamingResponse:
+    """Live events of the project as server-sent events (clients: approvals and results only)."""
+    await run_in_threadpool(_check_access, request, user, project_id)
+    hub: Hub | None = getattr(request.app.state, "events", None)
+    if hub is None or not hub.running:
+        raise EventsUnavailable("The event hub starts with the application; try again shortly.")
+    # Subscribed before the response starts, so nothing committed after the headers is missed.
+    subscriber = hub.subscribe(
+        project_id=project_id, staff=user.role != Role.client, last_event_id=last_event_id
+    )
+    settings: Settings = request.app.state.settings
+    return StreamingResponse(
+        _stream(hub, subscriber, settings, max_seconds),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )

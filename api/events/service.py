@@ -1,0 +1,62 @@
+"""What happened, as events: assignment state changes, visit decisions, changed results."""
+
+from __future__ import annotations
+
+from sqlmodel import Session, select
+
+from api.assignments.models import Assignment, AssignmentStatus
+from api.common import utcnow
+from api.events.bus import emit
+from api.events.models import Event, EventType
+from api.visits.models import Visit
+
+S = AssignmentStatus
+
+
+def visit_event(before: AssignmentStatus, after: AssignmentStatus) -> EventType | None:
+    """The visit event an assignment transition means, if any."""
+    if after == S.approved:
+        return EventType.visit_approved
+    if before == S.approved and after == S.submitted:
+        return EventType.visit_revoked
+    if after == S.submitted:
+        return EventType.visit_submitted
+    if after == S.returned:
+        return EventType.visit_returned
+    if after == S.rejected:
+        return EventType.visit_rejected
+    return None
+
+
+def assignment_transitioned(
+    session: Session, *, assignment: Assignment, before: AssignmentStatus
+) -> None:
+    """``assignment.changed``, and the visit event the change means (sent on commit)."""
+    assert assignment.id is not None
+    kind = visit_event(before, assignment.status)
+    visit_id = None
+    if kind is not None:
+        visit_id = session.exec(
+            select(Visit.id).where(Visit.assignment_id == assignment.id)
+        ).first()
+    at = assignment.updated_at or utcnow()
+    common = {
+        "project_id": assignment.project_id,
+        "assignment_id": assignment.id,
+        "visit_id": visit_id,
+        "state": assignment.status.value,
+        "at": at,
+    }
+    emit(session, Event(type=EventType.assignment_changed, **common))
+    if kind is not None and visit_id is not None:
+        emit(session, Event(type=kind, **common))
+
+
+def results_changed(session: Session, *, project_id: int, visit_id: int) -> None:
+    """``results.changed``: a visit entered or left the project's materialised results."""
+    emit(
+        session,
+        Event(
+            type=EventType.results_changed, project_id=project_id, visit_id=visit_id, at=utcnow()
+        ),
+    )
