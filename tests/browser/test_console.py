@@ -381,3 +381,61 @@ def test_queue_and_progress_follow_the_projects_live_events(desk: Page, field: F
     assert returned.status_code == 200, returned.text
     expect(desk.locator('#totals [data-stage="returned"] .value')).to_have_text("1")
     expect(desk.locator('#totals [data-stage="submitted"] .value')).to_have_text("0")
+
+
+def test_locations_import_shopper_load_and_publishing_a_journey_draft(
+    desk: Page, field: Field
+) -> None:
+    from tests.browser.conftest import JOURNEY
+
+    project = field.world.ids["Alpha"]
+    sign_in(desk)
+
+    desk.goto(f"/console/#/projects/{project}/locations")
+    csv = (
+        "code,name,city,latitude,longitude,region,tags\n"
+        "ALP-0,Shop 0 renamed,Delft,52.0,4.0,north,flagship\n"
+        "NEW-1,New shop,Leiden,52.16,4.49,west,mall;city\n"
+    )
+    desk.locator('#import input[type="file"]').set_input_files(
+        files=[{"name": "shops.csv", "mimeType": "text/csv", "buffer": csv.encode()}]
+    )
+    desk.get_by_role("button", name="Import").click()
+    expect(desk.locator(".notice.ok")).to_have_text("Imported 1 new location(s), updated 1.")
+    expect(desk.locator("#locations-table tbody tr")).to_have_count(4)
+    expect(desk.locator("#locations-table")).to_contain_text("Shop 0 renamed")
+    bad = "code,name,latitude,longitude\nBAD-1,Bad shop,north,4.0\n"
+    desk.locator('#import input[type="file"]').set_input_files(
+        files=[{"name": "bad.csv", "mimeType": "text/csv", "buffer": bad.encode()}]
+    )
+    desk.get_by_role("button", name="Import").click()
+    expect(desk.locator(".notice.error")).to_contain_text("line 2, latitude")
+    expect(desk.locator("#locations-table tbody tr")).to_have_count(4)  # all rows or none
+
+    desk.get_by_role("link", name="Shoppers").click()
+    load = field.api("GET", f"/projects/{project}/shopper-load").json()["items"]
+    one = next(s for s in load if s["username"] == "shopper-1")
+    row = desk.locator(f'#shoppers-table tr[data-shopper="{one["shopper_id"]}"]')
+    expect(row.locator('[data-load="open"]')).to_have_text(
+        f"{one['open_assignments']} / {one['max_open']}"
+    )
+    assert one["open_assignments"] == 1  # the fixture's offered assignment
+
+    draft = field.api(
+        "POST",
+        f"/projects/{project}/journeys",
+        json={
+            "source": JOURNEY.replace("Greeted within a minute?", "Greeted within 30 seconds?"),
+            "filename": "v2.yaml",
+        },
+    ).json()
+    assert (draft["version"], draft["status"]) == (2, "draft")
+    desk.get_by_role("link", name="Journeys").click()
+    version = desk.locator(f'#journeys-table tr[data-version="{draft["id"]}"]')
+    expect(version).to_contain_text("greeted")  # changed against version 1
+    desk.once("dialog", lambda dialog: dialog.accept())
+    version.get_by_role("button", name="Publish").click()
+    expect(version).to_have_attribute("data-status", "published")
+    expect(version).to_contain_text("in use")
+    assert field.api("GET", f"/projects/{project}").json()["journey_version_id"] == draft["id"]
+    shot(desk, "console-journeys")

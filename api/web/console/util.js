@@ -51,12 +51,14 @@ export function statusBadge(status) {
 /** A readable message for an API error, with the field errors of a 422. */
 export function problemText(error) {
   if (!(error instanceof ApiError)) return String(error?.message || error);
-  const fields = (error.problem.errors || []).map((e) => `${e.field}: ${e.message}`);
+  const fields = (error.problem.errors || []).map(
+    (e) => `${e.line ? `line ${e.line}, ` : ""}${e.field}: ${e.message}`,
+  );
   return [error.message, ...fields].join(" — ");
 }
 
 export function notice(kind, html) {
-  return `<p class="notice ${kind}" role="${kind === "error" ? "alert" : "status"}">${html}</p>`;
+  return `<div class="notice ${kind}" role="${kind === "error" ? "alert" : "status"}">${html}</div>`;
 }
 
 /** A segmented bar of the stages that make up "planned". */

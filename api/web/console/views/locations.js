@@ -41,7 +41,7 @@ export async function render(container, projectId) {
         const report = await upload(`/projects/${projectId}/locations/import`, data);
         message = notice("ok", `Imported ${report.imported} new location(s), updated ${report.updated}.`);
       } catch (error) {
-        const rows = (error.problem?.errors || []).map((e) => `<li>${esc(e.field)}: ${esc(e.message)}</li>`).join("");
+        const rows = (error.problem?.errors || []).map((e) => `<li>${e.line ? `line ${e.line}, ` : ""}${esc(e.field)}: ${esc(e.message)}</li>`).join("");
         message = notice("error", `${esc(error.message)}${rows ? `<ul>${rows}</ul>` : ""}`);
       }
       await draw();
