@@ -154,6 +154,8 @@ def test_manager_sees_the_progress_figures_of_the_api(desk: Page, field: Field) 
     sign_in(desk)
     card = desk.locator(f'.project-card[data-project="{project}"]')
     expect(card.locator('td[data-stage="planned"]')).to_have_text("3")
+    expect(card.locator(".breakdown")).to_contain_text(["No wave 0/3 approved, 1 to review"])
+    shot(desk, "console-overview")
     desk.goto(f"/console/#/projects/{project}")
     totals = desk.locator("#totals")
     for stage in ("planned", "open", "assigned", "in_field", "submitted", "returned", "approved"):

@@ -47,6 +47,15 @@ function card(project, progress) {
       <thead><tr>${STAGES.map(([, label]) => `<th class="num">${label}</th>`).join("")}</tr></thead>
       <tbody><tr>${STAGES.map(([key]) => `<td class="num${t[key] ? "" : " zero"}" data-stage="${key}">${t[key]}</td>`).join("")}</tr></tbody>
     </table></div>
+    ${breakdown("Waves", progress.waves.filter((w) => w.counts.total).map((w) => [w.name || "No wave", w.counts]))}
+    ${breakdown("Regions", progress.regions.map((r) => [r.region || "No region", r.counts]))}
     <div class="links">${links}</div>
   </section>`;
+}
+
+function breakdown(title, rows) {
+  if (!rows.length) return "";
+  return `<div class="breakdown"><span class="muted">${title}:</span> ${rows
+    .map(([name, c]) => `<span class="part">${esc(name)} <strong>${c.approved}</strong>/${c.planned} approved${c.submitted ? `, ${c.submitted} to review` : ""}</span>`)
+    .join(" · ")}</div>`;
 }
