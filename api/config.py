@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     expiry_interval_seconds: int = Field(
         default=60, ge=0, description="0 disables the expiry sweep."
     )
+    api_key_rate_limit_per_minute: int = Field(
+        default=120, ge=1, description="Requests per minute of an API key without its own limit."
+    )
 
     # Live updates (api/events) and webhooks (api/webhooks); docs/live-updates.md.
     events_heartbeat_seconds: float = Field(

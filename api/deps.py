@@ -6,17 +6,25 @@ from collections.abc import Callable, Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
-from fastapi.security import OAuth2PasswordBearer
+from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 from sqlmodel import Session
 
 from api.accounts.models import Role, User
 from api.accounts.security import read_token
+from api.apikeys import service as api_keys
+from api.apikeys.limits import RateLimiter
 from api.common import PageParams, page_params
 from api.config import Settings
 from api.db import Database
-from api.errors import Forbidden, Unauthorized
+from api.errors import Forbidden, RateLimited, Unauthorized
 
 _bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+_api_key = APIKeyHeader(
+    name="X-API-Key",
+    auto_error=False,
+    description="A client's API key (fwk_…); also accepted as Authorization: Bearer fwk_….",
+)
+READS = frozenset({"GET", "HEAD"})
 
 
 def get_db(request: Request) -> Database:
@@ -41,8 +49,13 @@ PageDep = Annotated[PageParams, Depends(page_params)]
 
 
 def get_current_user(
-    request: Request, settings: SettingsDep, token: Annotated[str | None, Depends(_bearer)]
+    request: Request,
+    settings: SettingsDep,
+    token: Annotated[str | None, Depends(_bearer)],
+    api_key: Annotated[str | None, Depends(_api_key)],
 ) -> User:
+    if api_key or (token and api_keys.is_api_key(token)):
+        return _key_principal(request, settings, api_key or token or "")
     if not token:
         raise Unauthorized("Send a bearer token from POST /api/v1/auth/token.")
     user_id = read_token(token, secret=settings.resolved_secret_key)
@@ -54,6 +67,30 @@ def get_current_user(
     if user is None or not user.is_active:
         raise Unauthorized("The token is invalid or expired, or the account is disabled.")
     return user
+
+
+def _key_principal(request: Request, settings: Settings, key: str) -> User:
+    """An API key as a transient client user of its client; looked up on every request, so a
+    revoked key stops at once. Keys only read, within their rate limit."""
+    db = get_db(request)
+    with db.session(read_only=True) as session:
+        row = api_keys.find_active_key(session, key=key)
+    if row is None or row.id is None:
+        raise Unauthorized("The API key is unknown or revoked.")
+    if request.method not in READS:
+        raise Forbidden("API keys only read; changes need a person's sign-in.")
+    limiter: RateLimiter = request.app.state.rate_limiter
+    per_minute = row.rate_limit_per_minute or settings.api_key_rate_limit_per_minute
+    wait = limiter.acquire(row.id, per_minute=per_minute)
+    if wait > 0:
+        raise RateLimited(
+            f"This API key may make {per_minute} requests a minute.", retry_after=wait
+        )
+    if api_keys.touch_due(row):
+        with db.session() as session:
+            api_keys.touch(session, key_id=row.id)
+    request.state.api_key_id = row.id
+    return api_keys.principal(row)
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from http import HTTPStatus
 from typing import Any
 
@@ -34,6 +35,9 @@ class FieldworkError(Exception):
             "detail": self.detail,
             **self.extra,
         }
+
+    def headers(self) -> dict[str, str] | None:
+        return {"WWW-Authenticate": "Bearer"} if self.status == 401 else None
 
 
 class NotFound(FieldworkError):
@@ -80,6 +84,19 @@ class PayloadTooLarge(FieldworkError):
     status, slug, title = 413, "payload-too-large", "Payload too large"
 
 
+class RateLimited(FieldworkError):
+    """Too many requests; ``retry_after`` whole seconds until one may go (also a header)."""
+
+    status, slug, title = 429, "rate-limited", "Too many requests"
+
+    def __init__(self, detail: str, *, retry_after: float, **extra: Any) -> None:
+        self.retry_after = max(1, math.ceil(retry_after))
+        super().__init__(detail, retry_after=self.retry_after, **extra)
+
+    def headers(self) -> dict[str, str] | None:
+        return {"Retry-After": str(self.retry_after)}
+
+
 def problem_response(
     problem: dict[str, Any], headers: dict[str, str] | None = None
 ) -> JSONResponse:
@@ -96,8 +113,7 @@ def _field_path(loc: tuple[Any, ...] | list[Any]) -> str:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(FieldworkError)
     async def _domain(_: Request, exc: FieldworkError) -> JSONResponse:
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
-        return problem_response(exc.problem(), headers)
+        return problem_response(exc.problem(), exc.headers())
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -16,6 +16,8 @@ from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
 from api.accounts.router import router as accounts_router
+from api.apikeys.limits import RateLimiter
+from api.apikeys.router import router as apikeys_router
 from api.appeals.router import router as appeals_router
 from api.assignments.router import router as assignments_router
 from api.assignments.service import expire_overdue
@@ -25,9 +27,11 @@ from api.db import Database
 from api.errors import install_error_handlers
 from api.events.bus import Hub
 from api.events.router import router as events_router
+from api.exports.router import router as exports_router
 from api.journeys.router import router as journeys_router
 from api.locations.router import router as locations_router
 from api.outside_data.router import router as outside_data_router
+from api.progress.router import router as progress_router
 from api.projects.router import router as projects_router
 from api.results.router import router as results_router
 from api.reviews.router import router as reviews_router
@@ -91,6 +95,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     )
     app.state.settings = settings
     app.state.db = db
+    app.state.rate_limiter = RateLimiter()
     install_error_handlers(app)
     if settings.cors_origins:
         app.add_middleware(
@@ -114,6 +119,9 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         reviews_router,
         outside_data_router,
         appeals_router,
+        progress_router,
+        apikeys_router,
+        exports_router,
         events_router,
     ):
         api.include_router(router)

@@ -3,6 +3,7 @@
 from sqlmodel import SQLModel
 
 from api.accounts.models import User
+from api.apikeys.models import ApiKey
 from api.appeals.models import Appeal
 from api.assignments.models import Assignment
 from api.audit.models import AuditEntry
@@ -20,6 +21,7 @@ from api.visits.models import BriefingAttempt, Media, StepObservation, Visit
 metadata = SQLModel.metadata
 
 __all__ = [
+    "ApiKey",
     "Appeal",
     "Assignment",
     "AuditEntry",

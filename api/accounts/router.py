@@ -10,7 +10,7 @@ from api.accounts.models import Role, Token, UserCreate, UserPublic, UserUpdate
 from api.accounts.security import issue_token
 from api.common import Page, paginate
 from api.deps import CurrentUser, PageDep, SessionDep, SettingsDep, StaffUser
-from api.errors import NotFound
+from api.errors import Forbidden, NotFound
 
 router = APIRouter(tags=["accounts"])
 
@@ -35,6 +35,8 @@ def login(
 @router.get("/me")
 def me(user: CurrentUser) -> UserPublic:
     """The signed-in user."""
+    if user.id is None:
+        raise Forbidden("An API key is not an account; /me is for people who sign in.")
     return UserPublic.model_validate(user)
 
 

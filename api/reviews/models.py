@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import ConfigDict, model_validator
+from pydantic import AwareDatetime, ConfigDict, model_validator
 from sqlalchemy import Index, Text
 from sqlmodel import Field, SQLModel
 
@@ -62,11 +62,18 @@ class ReviewRequest(_Strict):
     comment: str = Field(
         default="", max_length=4000, description="Required for return: what to fix."
     )
+    resubmit_by: AwareDatetime | None = Field(
+        default=None,
+        description="Return only: the resubmission deadline (default: now plus the project's "
+        "qc.return_deadline_hours).",
+    )
 
     @model_validator(mode="after")
     def _return_says_why(self) -> ReviewRequest:
         if self.action == "return" and not self.comment.strip():
             raise ValueError("a return needs a comment that tells the shopper what to fix")
+        if self.resubmit_by is not None and self.action != "return":
+            raise ValueError("resubmit_by goes with a return only")
         return self
 
 

@@ -252,7 +252,14 @@ def review_visit(
     if action == ReviewAction.return_:
         project = session.get(Project, assignment.project_id)
         assert project is not None
-        resubmit_by = utcnow() + timedelta(hours=project.qc_config.return_deadline_hours)
+        resubmit_by = data.resubmit_by or utcnow() + timedelta(
+            hours=project.qc_config.return_deadline_hours
+        )
+        if resubmit_by <= utcnow():
+            raise Invalid(
+                "The resubmission deadline must lie in the future.",
+                [{"field": "resubmit_by", "message": "in the past"}],
+            )
     review = decide(
         session,
         visit_id=visit.id,

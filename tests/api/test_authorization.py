@@ -39,6 +39,8 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.engine import make_url
 
 from api.accounts.models import User
+from api.apikeys.models import ApiKeyCreate
+from api.apikeys.service import create_key
 from api.assignments.models import AssignmentCreate
 from api.assignments.service import accept, create_assignments
 from api.assignments.service import get_assignment as load_assignment
@@ -176,6 +178,9 @@ def seed(db: Database, client: TestClient) -> dict[str, Any]:
         for key in ("accepted", "in_progress"):
             assignment = load_assignment(session, user=shopper, assignment_id=ids[key])
             accept(session, assignment=assignment, shopper=shopper)
+        ids["api_key"] = create_key(
+            session, client_id=ids["Acme"], data=ApiKeyCreate(name="BI"), actor=admin
+        )[0].id
         set_test(
             session,
             title="General",
@@ -339,6 +344,7 @@ DEFAULT_TARGETS = {
     "shopper_id": S1,
     "user_id": ACME,
     "appeal_id": "appeal",
+    "key_id": "api_key",
 }
 
 
@@ -752,6 +758,21 @@ ROUTES: list[Route] = [
         json_body(lambda _: {"outcome": "dismissed", "comment": "The photos show it open."}),
         setup=_file_appeal,
     ),
+    # progress (manager console)
+    Route("GET", "/projects/{project_id}/progress", ALPHA_STAFF),
+    Route("GET", "/projects/{project_id}/shopper-load", ALPHA_STAFF),
+    # API keys: admins and the managers of a project of the key's client (Acme: mgr-a)
+    Route(
+        "POST",
+        "/clients/{client_id}/api-keys",
+        expect(ok=(ADMIN, MGR_A)),
+        json_body(lambda _: {"name": "Dashboard feed"}),
+    ),
+    Route("GET", "/clients/{client_id}/api-keys", expect(ok=(ADMIN, MGR_A))),
+    Route("POST", "/api-keys/{key_id}/revoke", expect(ok=(ADMIN, MGR_A))),
+    # exports
+    Route("GET", "/projects/{project_id}/exports/visits.csv", ALPHA_READERS),
+    Route("GET", "/projects/{project_id}/exports/visits.xlsx", ALPHA_READERS),
     # live updates: the stream is endless, so the row asks it to end at once
     Route(
         "GET",
@@ -865,6 +886,8 @@ def test_client_user_never_receives_shopper_identities(ctx: Ctx) -> None:
         readable.append(route.path)
         for name in (S1, S2, "rookie"):
             assert name not in response.text, (str(route), name)
+        if not response.headers["content-type"].startswith("application/json"):
+            continue  # exports: tests/api/test_exports.py reads their contents
         if route.path == "/me":  # their own account
             assert response.json()["username"] == ACME
             continue

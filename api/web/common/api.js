@@ -56,6 +56,16 @@ export async function request(method, path, { json, body, auth = true } = {}) {
   return data;
 }
 
+/** A binary resource (e.g. a visit photo) as an object URL; the caller revokes it. */
+export async function blobUrl(path) {
+  const response = await fetch(BASE + path, { headers: authHeader() });
+  if (!response.ok) throw new ApiError(response.status, null);
+  return URL.createObjectURL(await response.blob());
+}
+
+/** A multipart upload (FormData); the browser sets the boundary. */
+export const upload = (path, form) => request("POST", path, { body: form });
+
 export const get = (path) => request("GET", path);
 export const post = (path, json) => request("POST", path, { json });
 export const put = (path, json) => request("PUT", path, { json });

@@ -1,0 +1,1 @@
+"""Fieldwork progress for managers: assignments by stage per wave and region, and shopper load."""
