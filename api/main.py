@@ -20,10 +20,12 @@ from api.assignments.router import router as assignments_router
 from api.assignments.service import expire_overdue
 from api.clients.router import router as clients_router
 from api.config import Settings, get_settings
+from api.cxmap.router import router as cxmap_router
 from api.db import Database
 from api.errors import install_error_handlers
 from api.journeys.router import router as journeys_router
 from api.locations.router import router as locations_router
+from api.personas.router import router as personas_router
 from api.projects.router import router as projects_router
 from api.results.router import router as results_router
 from api.reviews.router import router as reviews_router
@@ -100,6 +102,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         visits_router,
         results_router,
         reviews_router,
+        personas_router,
+        cxmap_router,
     ):
         api.include_router(router)
 

@@ -38,6 +38,7 @@ from scoring import (
     score_visit,
     shopper_latency_baseline,
     step_emotions,
+    step_levels,
     visit_probes,
 )
 from scoring import StepObservation as ObservationData
@@ -77,6 +78,7 @@ def materialise_visit(session: Session, *, visit_id: int) -> None:
         "wave_id": assignment.wave_id,
         "visit_day": day,
         "week_start": day - timedelta(days=day.weekday()),
+        "persona_id": assignment.persona_id,
     }
     session.add(_visit_row(common, scores, assignment))
     session.add_all(_step_rows(common, scores, emotions))
@@ -241,9 +243,11 @@ def _step_rows(
     rows = []
     for position, step in enumerate(scores.steps):
         emotion = by_step[step.key]
+        levels = step_levels(step)
         rows.append(
             StepResult(
                 **common,
+                **{level.value: value for level, value in levels.items()},
                 step_key=step.key,
                 phase_key=step.phase_key,
                 position=position,
