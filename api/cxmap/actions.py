@@ -11,6 +11,7 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import String, case, func, literal
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from api.accounts.models import User
@@ -238,13 +239,14 @@ def plan_impact(
         if done_on is not None
         else literal("before", String)
     )
+    score = col(step.score)
     query = (
-        select(
+        sa_select(
             step.step_key,
             side.label("side"),
             func.count().label("n"),
-            func.sum(step.score).label("sum_x"),
-            func.sum(step.score * step.score).label("sum_xx"),
+            func.sum(score).label("sum_x"),
+            func.sum(score * score).label("sum_xx"),
         )
         .where(
             *filters.where(step, project),

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import and_, case, func
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from api.cxmap import desired
@@ -53,8 +54,9 @@ def step_rows(session: Session, *, project: Project, filters: ResultFilters) -> 
     def paired(value: Any) -> Any:
         return func.coalesce(func.sum(case((both, value), else_=None)), 0.0)
 
+    score, other = col(step.score), col(visit.score)
     query = (
-        select(
+        sa_select(
             step.step_key,
             func.min(step.phase_key).label("phase_key"),
             func.min(step.position).label("position"),
@@ -69,9 +71,9 @@ def step_rows(session: Session, *, project: Project, filters: ResultFilters) -> 
             func.sum(case((both, 1), else_=0)).label("n"),
             paired(step.score).label("sum_x"),
             paired(visit.score).label("sum_y"),
-            paired(step.score * step.score).label("sum_xx"),
-            paired(visit.score * visit.score).label("sum_yy"),
-            paired(step.score * visit.score).label("sum_xy"),
+            paired(score * score).label("sum_xx"),
+            paired(other * other).label("sum_yy"),
+            paired(score * other).label("sum_xy"),
         )
         .join(visit, col(visit.visit_id) == step.visit_id)
         .where(*filters.where(step, project))
@@ -208,11 +210,11 @@ def _phases(journey: JourneyDefinition | None, rows: dict[str, Any], cx_step: An
     for key, row in sorted(rows.items(), key=lambda item: (item[1].position, item[0])):
         if key in placed:
             continue
-        phase = by_phase.get(row.phase_key)
-        if phase is None:
-            phase = by_phase[row.phase_key] = CxPhase(phase_key=row.phase_key, name=None, steps=[])
-            phases.append(phase)
-        phase.steps.append(cx_step(key, None, None, None))
+        group = by_phase.get(row.phase_key)
+        if group is None:
+            group = by_phase[row.phase_key] = CxPhase(phase_key=row.phase_key, name=None, steps=[])
+            phases.append(group)
+        group.steps.append(cx_step(key, None, None, None))
     return phases
 
 

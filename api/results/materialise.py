@@ -30,6 +30,7 @@ from api.projects.models import Project
 from api.results.models import PhaseDay, PhaseResult, StepDay, StepResult, VisitResult
 from api.visits.models import StepObservation, Visit
 from api.visits.service import journey_of
+from briefings import PyramidLevel
 from scoring import (
     PYRAMID_ORDER,
     LatencyBaseline,
@@ -247,7 +248,9 @@ def _step_rows(
         rows.append(
             StepResult(
                 **common,
-                **{level.value: value for level, value in levels.items()},
+                basis=levels[PyramidLevel.basis],
+                ease=levels[PyramidLevel.ease],
+                emotion=levels[PyramidLevel.emotion],
                 step_key=step.key,
                 phase_key=step.phase_key,
                 position=position,
