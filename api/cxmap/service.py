@@ -1,8 +1,9 @@
 """The CX map of a project: its journey with scores, targets, emotions and flags per step.
 
-One aggregate over the per-visit step rows joined to their visit rows (the correlation needs
-each visit's own pair of scores, which the day cells do not keep) and one over the visit rows for
-the pyramid levels; everything else is ``scoring``'s rules (scoring/_cxmap.py) on those figures.
+One aggregate per step over the day cells — which keep, besides the means, the sums Pearson's r
+needs (n, Σx, Σy, Σx², Σy², Σxy of step score x and visit score y) — or, with a location or
+persona filter, over the per-visit step rows (each carries its visit's score); and one over the
+visit rows for the pyramid levels. Everything else is ``scoring``'s rules (scoring/_cxmap.py).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from api.cxmap.models import (
     StepFlags,
 )
 from api.projects.models import Project
-from api.results.models import StepResult, VisitResult
+from api.results.models import StepDay, StepResult, VisitResult
 from api.results.service import ResultFilters
 from api.visits.service import journey_of
 from briefings import JourneyDefinition
@@ -48,38 +49,67 @@ from scoring import (
 
 def step_rows(session: Session, *, project: Project, filters: ResultFilters) -> list[Any]:
     """Per step: means over the visits and the correlation sums of (step score, visit score)."""
-    step, visit = StepResult, VisitResult
-    both = and_(col(step.score).is_not(None), col(visit.score).is_not(None))
+    if filters.by_visit:
+        rows = StepResult
+        x, y = col(rows.score), col(rows.visit_score)
+        both = and_(x.is_not(None), y.is_not(None))
 
-    def paired(value: Any) -> Any:
-        return func.coalesce(func.sum(case((both, value), else_=None)), 0.0)
+        def paired(value: Any) -> Any:
+            return func.coalesce(func.sum(case((both, value))), 0.0)
 
-    score, other = col(step.score), col(visit.score)
+        query = (
+            sa_select(
+                rows.step_key,
+                func.min(rows.phase_key).label("phase_key"),
+                func.min(rows.position).label("position"),
+                func.count().label("visits"),
+                func.avg(x).label("score"),
+                func.avg(rows.weight).label("weight"),
+                func.avg(rows.conscious).label("conscious"),
+                func.avg(rows.implicit).label("implicit"),
+                func.avg(rows.gap).label("emotion_gap"),
+                func.avg(rows.basis).label("basis"),
+                func.avg(rows.ease).label("ease"),
+                func.sum(case((both, 1), else_=0)).label("n"),
+                paired(x).label("sum_x"),
+                paired(y).label("sum_y"),
+                paired(x * x).label("sum_xx"),
+                paired(y * y).label("sum_yy"),
+                paired(x * y).label("sum_xy"),
+            )
+            .where(*filters.where(rows, project))
+            .group_by(rows.step_key)
+        )
+        return list(session.exec(query))
+    cells = StepDay
     query = (
         sa_select(
-            step.step_key,
-            func.min(step.phase_key).label("phase_key"),
-            func.min(step.position).label("position"),
-            func.count().label("visits"),
-            func.avg(step.score).label("score"),
-            func.avg(step.weight).label("weight"),
-            func.avg(step.conscious).label("conscious"),
-            func.avg(step.implicit).label("implicit"),
-            func.avg(step.gap).label("emotion_gap"),
-            func.avg(step.basis).label("basis"),
-            func.avg(step.ease).label("ease"),
-            func.sum(case((both, 1), else_=0)).label("n"),
-            paired(step.score).label("sum_x"),
-            paired(visit.score).label("sum_y"),
-            paired(score * score).label("sum_xx"),
-            paired(other * other).label("sum_yy"),
-            paired(score * other).label("sum_xy"),
+            cells.step_key,
+            func.min(cells.phase_key).label("phase_key"),
+            func.min(cells.position).label("position"),
+            func.sum(cells.visits).label("visits"),
+            _mean(cells.score_sum, cells.scored).label("score"),
+            (func.sum(cells.weight_sum) / func.sum(cells.visits)).label("weight"),
+            _mean(cells.conscious_sum, cells.conscious_n).label("conscious"),
+            _mean(cells.implicit_sum, cells.implicit_n).label("implicit"),
+            _mean(cells.gap_sum, cells.gap_n).label("emotion_gap"),
+            _mean(cells.basis_sum, cells.basis_n).label("basis"),
+            _mean(cells.ease_sum, cells.ease_n).label("ease"),
+            func.sum(cells.pair_n).label("n"),
+            func.sum(cells.pair_x).label("sum_x"),
+            func.sum(cells.pair_y).label("sum_y"),
+            func.sum(cells.pair_xx).label("sum_xx"),
+            func.sum(cells.pair_yy).label("sum_yy"),
+            func.sum(cells.pair_xy).label("sum_xy"),
         )
-        .join(visit, col(visit.visit_id) == step.visit_id)
-        .where(*filters.where(step, project))
-        .group_by(step.step_key)
+        .where(*filters.where(cells, project))
+        .group_by(cells.step_key)
     )
     return list(session.exec(query))
+
+
+def _mean(total: Any, count: Any) -> Any:
+    return func.sum(total) / func.nullif(func.sum(count), 0)
 
 
 def statistics(project: Project) -> CxStatistics:

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from datetime import date, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import case, func, insert
+from sqlalchemy import and_, case, func, insert
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, delete, select
 
@@ -208,6 +208,17 @@ def rollup_select(
                 f"{name}_n": func.count(value),
                 f"{name}_sum": func.coalesce(func.sum(value), 0.0),
             }
+        for name in ("basis", "ease"):
+            value = getattr(source, name)
+            columns |= {
+                f"{name}_n": func.count(value),
+                f"{name}_sum": func.coalesce(func.sum(value), 0.0),
+            }
+        x, y = col(source.score), col(source.visit_score)
+        both = and_(x.is_not(None), y.is_not(None))
+        columns |= {"pair_n": func.sum(case((both, 1), else_=0))}
+        for name, value in (("x", x), ("y", y), ("xx", x * x), ("yy", y * y), ("xy", x * y)):
+            columns |= {f"pair_{name}": func.coalesce(func.sum(case((both, value))), 0.0)}
         columns |= {
             "probes_valid": func.sum(source.probes_valid),
             "probes_excluded": func.sum(source.probes_excluded),
@@ -251,6 +262,7 @@ def _step_rows(
                 basis=levels[PyramidLevel.basis],
                 ease=levels[PyramidLevel.ease],
                 emotion=levels[PyramidLevel.emotion],
+                visit_score=scores.score,
                 step_key=step.key,
                 phase_key=step.phase_key,
                 position=position,

@@ -61,6 +61,12 @@ class ResultFilters:
     channel: LocationKind | None = None
     persona_id: int | None = None
 
+    @property
+    def by_visit(self) -> bool:
+        """A location or persona filter reads the per-visit rows (the cells sum over both); the
+        rest the day cells."""
+        return self.location_id is not None or self.persona_id is not None
+
     def where(self, table: Table, project: Project) -> list[ColumnElement[bool]]:
         conditions: list[ColumnElement[bool]] = [col(table.project_id) == project.id]
         if self.wave_id is not None:
@@ -128,9 +134,7 @@ def _mean(total: Any, count: Any) -> Any:
 
 
 def _by_visit(filters: ResultFilters) -> bool:
-    """A location or persona filter reads the per-visit rows (the cells sum over both); the rest
-    the cells."""
-    return filters.location_id is not None or filters.persona_id is not None
+    return filters.by_visit
 
 
 def _step_query(project: Project, filters: ResultFilters) -> Select[Any]:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import importlib.util
 import statistics
+from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 
 from tests.cxmap.conftest import PHASES, STEPS, CxWorld
 
@@ -128,3 +132,42 @@ def test_persona_filter_reads_only_that_personas_visits(cx: CxWorld) -> None:
 def test_client_user_reads_the_map(cx: CxWorld) -> None:
     document = cx.get(f"/projects/{cx.project_id}/cx-map", headers=cx.viewer)
     assert _flagged(document, "moment_of_truth") == {"advice"}
+
+
+def test_cells_and_per_visit_rows_give_the_same_map(cx: CxWorld) -> None:
+    """Unfiltered, the map reads the day cells; a location filter reads the per-visit rows.
+    Every visit is at the one location, so both must agree."""
+    cells = cx.get(f"/projects/{cx.project_id}/cx-map")
+    rows = cx.get(f"/projects/{cx.project_id}/cx-map", location_id=cx.world.ids["Alpha/loc0"])
+    for key, step in _steps(cells).items():
+        other = _steps(rows)[key]
+        for name, value in step.items():
+            if isinstance(value, float):
+                assert other[name] == pytest.approx(value, abs=1e-9), (key, name)
+            else:
+                assert other[name] == value, (key, name)
+
+
+def test_migration_backfill_restores_the_correlation_sums(cx: CxWorld) -> None:
+    """Rows materialised before the CX map had no visit score nor cell sums; the migration's
+    backfill gives them back."""
+    path = next(
+        (Path(__file__).parents[2] / "migrations" / "versions").glob(
+            "*_personas_desired_journeys_action_plans_*.py"
+        )
+    )
+    spec = importlib.util.spec_from_file_location("cx_migration", path)
+    assert spec is not None and spec.loader is not None
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    before = cx.get(f"/projects/{cx.project_id}/cx-map")
+    pairs = ", ".join(f"{column} = 0" for column in migration._PAIRED)
+    with cx.db.engine.begin() as conn:
+        conn.execute(text("UPDATE result_steps SET visit_score = NULL"))
+        conn.execute(text(f"UPDATE result_step_days SET {pairs}"))
+    emptied = cx.get(f"/projects/{cx.project_id}/cx-map")
+    assert _flagged(emptied, "moment_of_truth") == set()
+    with cx.db.engine.begin() as conn:
+        migration.op = SimpleNamespace(execute=lambda sql: conn.execute(text(sql)))
+        migration._backfill_correlation_sums()
+    assert cx.get(f"/projects/{cx.project_id}/cx-map") == before
