@@ -175,9 +175,9 @@ def update(
     session: Session, *, plan: ActionPlan, data: ActionPlanUpdate, actor: User
 ) -> ActionPlan:
     changes = data.model_dump(exclude_unset=True)
-    for name in ("title", "status"):
+    for name in ("title", "description", "owner", "status"):
         if name in changes and changes[name] is None:
-            raise Invalid(f"{name} cannot be empty.", [_field_error(name, "must not be null")])
+            raise Invalid(f"{name} cannot be null.", [_field_error(name, "must not be null")])
     before = to_public(plan).model_dump(mode="json")
     old_status = plan.status
     new_status = changes.pop("status", None) or old_status
@@ -188,6 +188,11 @@ def update(
             allowed=sorted(TRANSITIONS[old_status]),
         )
     completed_on = changes.pop("completed_on", None)
+    if completed_on is not None and completed_on > today:
+        raise Invalid(
+            "An action cannot be completed in the future.",
+            [_field_error("completed_on", "after today")],
+        )
     if completed_on is not None and new_status != S.done:
         raise Invalid(
             "completed_on belongs to a done action; set status done with it.",

@@ -92,6 +92,12 @@ def test_status_changes_follow_the_allowed_transitions(cx: CxWorld) -> None:
     assert refused.json()["allowed"] == ["open"]
     wrong = cx.send("PATCH", f"/action-plans/{plan['id']}", {"completed_on": "2026-01-01"})
     assert wrong.status_code == 422
+    other = _create(cx)
+    tomorrow = str(date.today() + timedelta(days=1))
+    for body in ({"owner": None}, {"title": None}, {"status": "done", "completed_on": tomorrow}):
+        refused = cx.send("PATCH", f"/action-plans/{other['id']}", body)
+        assert refused.status_code == 422, (body, refused.text)
+    assert cx.get(f"/action-plans/{other['id']}")["status"] == "open"
 
 
 def test_due_for_recheck_lists_plans_whose_date_passed_until_rechecked(cx: CxWorld) -> None:

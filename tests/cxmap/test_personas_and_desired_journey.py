@@ -78,6 +78,15 @@ def test_assignment_carries_a_persona_the_shopper_sees(
         "description": "Asks for discounts.",
         "traits": {},
     }
+    bulk = client.post(
+        f"{base}/assignments/bulk",
+        json={"items": [body | {"location_id": alpha["ids"]["Alpha/loc1"]}]},
+        headers=alpha["manager"],
+    )
+    assert bulk.status_code == 201, bulk.text
+    new_id = bulk.json()["rows"][0]["assignment_id"]
+    read = client.get(f"{API}/assignments/{new_id}", headers=alpha["shopper"]).json()
+    assert read["persona_id"] == persona["id"]
     in_use = client.delete(f"{base}/personas/{persona['id']}", headers=alpha["manager"])
     assert in_use.status_code == 409
 
