@@ -100,7 +100,7 @@ class Moments:
         )
 
 
-def pearson(moments: Moments) -> float | None:
+def pearson_from_sums(moments: Moments) -> float | None:
     """Pearson's r from the sums; None for fewer than 2 pairs or a constant x or y."""
     n = moments.n
     if n < 2:
@@ -162,7 +162,8 @@ class MomentOfTruth:
 def correlations(moments: Mapping[str, Moments]) -> dict[str, float | None]:
     """Step key → r (None where undefined or n below the minimum)."""
     return {
-        key: pearson(m) if m.n >= MIN_CORRELATION_VISITS else None for key, m in moments.items()
+        key: pearson_from_sums(m) if m.n >= MIN_CORRELATION_VISITS else None
+        for key, m in moments.items()
     }
 
 

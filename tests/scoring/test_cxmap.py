@@ -22,7 +22,7 @@ from scoring import (
     is_opportunity,
     moments_of_truth,
     pain_points,
-    pearson,
+    pearson_from_sums,
     recheck_date,
     score_visit,
     step_emotion,
@@ -50,7 +50,7 @@ from tests.scoring._build import journey, obs, phase, q, step
     ],
 )
 def test_pearson_from_sums(xs: list[float], ys: list[float], expected: float | None) -> None:
-    r = pearson(Moments.of(zip(xs, ys, strict=True)))
+    r = pearson_from_sums(Moments.of(zip(xs, ys, strict=True)))
     assert r == (None if expected is None else pytest.approx(expected, abs=1e-12))
 
 
@@ -86,9 +86,9 @@ def test_correlations_hide_r_below_the_minimum_visits() -> None:
 
 
 def test_moment_of_truth_threshold_is_inclusive_at_half() -> None:
-    # r = 0.5 exactly (see the pearson table), repeated to reach the minimum visits.
+    # r = 0.5 exactly (see the pearson_from_sums table), repeated to reach the minimum visits.
     pairs = [(1.0, 1.0), (2.0, 5.0), (3.0, 3.0)] * 4
-    assert pearson(Moments.of(pairs)) == pytest.approx(0.5)
+    assert pearson_from_sums(Moments.of(pairs)) == pytest.approx(0.5)
     assert list(moments_of_truth({"s": Moments.of(pairs)})) == ["s"]
 
 
