@@ -15,6 +15,7 @@ from api.clients.models import Client
 from api.journeys.service import load_version
 from api.locations.models import Location
 from api.locations.service import import_locations
+from api.personas.models import Persona
 from api.projects.models import Project, ProjectCaps, ProjectMember, Wave
 from api.shoppers.models import ShopperRegister
 from api.shoppers.service import register, set_qualified, set_test
@@ -123,6 +124,23 @@ def load_demo(session: Session, *, today: date | None = None) -> bool:
     )
     session.flush()
 
+    personas = [
+        Persona(
+            project_id=project.id or 0,
+            name="Busy parent",
+            description="Shops with a toddler, short on time, wants quick help.",
+            traits={"age": "30-45", "household": "family"},
+        ),
+        Persona(
+            project_id=project.id or 0,
+            name="Bargain hunter",
+            description="Compares prices and asks for the best deal.",
+            traits={"age": "20-35", "price_sensitive": True},
+        ),
+    ]
+    session.add_all(personas)
+    session.flush()
+
     locations = session.exec(
         select(Location)
         .where(Location.project_id == project.id, Location.kind == "physical")
@@ -134,6 +152,7 @@ def load_demo(session: Session, *, today: date | None = None) -> bool:
             location_id=loc.id or 0,
             shopper_id=shopper.id if i < 2 else None,
             wave_id=wave.id,
+            persona_id=personas[i % 2].id,
             window_start=start + timedelta(days=i),
             window_end=start + timedelta(days=i + 7, hours=12),
             notes="Visit between 10:00 and 17:00 on a weekday." if i < 2 else "",

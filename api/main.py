@@ -23,6 +23,7 @@ from api.assignments.router import router as assignments_router
 from api.assignments.service import expire_overdue
 from api.clients.router import router as clients_router
 from api.config import Settings, get_settings
+from api.cxmap.router import router as cxmap_router
 from api.db import Database
 from api.errors import install_error_handlers
 from api.events.bus import Hub
@@ -31,6 +32,7 @@ from api.exports.router import router as exports_router
 from api.journeys.router import router as journeys_router
 from api.locations.router import router as locations_router
 from api.outside_data.router import router as outside_data_router
+from api.personas.router import router as personas_router
 from api.progress.router import router as progress_router
 from api.projects.router import router as projects_router
 from api.results.router import router as results_router
@@ -123,6 +125,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         apikeys_router,
         exports_router,
         events_router,
+        personas_router,
+        cxmap_router,
     ):
         api.include_router(router)
 

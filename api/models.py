@@ -8,9 +8,11 @@ from api.appeals.models import Appeal
 from api.assignments.models import Assignment
 from api.audit.models import AuditEntry
 from api.clients.models import Client
+from api.cxmap.models import ActionPlan, DesiredJourney
 from api.journeys.models import Journey, JourneyVersion
 from api.locations.models import Location
 from api.outside_data.models import OutsideFigure, OutsideImport
+from api.personas.models import Persona
 from api.projects.models import Project, ProjectMember, Wave
 from api.qc.models import QcFlag, QcRun
 from api.results.models import PhaseResult, StepResult, VisitResult
@@ -21,18 +23,21 @@ from api.visits.models import BriefingAttempt, Media, StepObservation, Visit
 metadata = SQLModel.metadata
 
 __all__ = [
+    "ActionPlan",
     "ApiKey",
     "Appeal",
     "Assignment",
     "AuditEntry",
     "BriefingAttempt",
     "Client",
+    "DesiredJourney",
     "Journey",
     "JourneyVersion",
     "Location",
     "Media",
     "OutsideFigure",
     "OutsideImport",
+    "Persona",
     "PhaseResult",
     "Project",
     "ProjectMember",

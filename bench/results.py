@@ -277,6 +277,9 @@ def generate(engine: Engine, seeded: Seeded, *, visits: int, shoppers: int = 400
                 min(100.0, max(0.0, round(100 * quality + rng.gauss(0, 20)) * 1.0))
                 for _ in range(20)
             ]
+            raw = sum(w * s for w, s in zip(weights, scores, strict=True)) / sum(weights)
+            knocked_out = rng.random() < 0.03
+            visit_score = 0.0 if knocked_out else raw
             for n, score in enumerate(scores):
                 conscious = rng.choice((-3, -2, -1, 0, 1, 2, 3)) / 3
                 implicit = rng.choice((-1.0, 0.0, 1.0, None))
@@ -295,6 +298,9 @@ def generate(engine: Engine, seeded: Seeded, *, visits: int, shoppers: int = 400
                         "gap": None if implicit is None else implicit - conscious,
                         "probes_valid": 0 if implicit is None else 1,
                         "probes_excluded": 1 if implicit is None else 0,
+                        "basis": score,
+                        "ease": score,
+                        "visit_score": visit_score,
                     }
                 )
             for p, phase in enumerate(PHASES):
@@ -312,9 +318,7 @@ def generate(engine: Engine, seeded: Seeded, *, visits: int, shoppers: int = 400
                         "knocked_out": False,
                     }
                 )
-            raw = sum(w * s for w, s in zip(weights, scores, strict=True)) / sum(weights)
-            knocked_out = rng.random() < 0.03
-            score = 0.0 if knocked_out else raw
+            score = visit_score
             visit_results.append(
                 {
                     **common,
@@ -395,6 +399,27 @@ def cases(seeded: Seeded) -> list[Case]:
     keys = ", ".join(f"'step_{n:02d}'" for n in range(20))
     targets = " ".join(f"WHEN 'step_{n:02d}' THEN {60.0 + n}" for n in range(20))
     base = f"/api/v1/projects/{pid}/results"
+    cx_columns = (
+        "step_key, min(phase_key), min(position), sum(visits), "
+        "sum(score_sum) / nullif(sum(scored), 0), sum(weight_sum) / sum(visits), "
+        "sum(conscious_sum) / nullif(sum(conscious_n), 0), "
+        "sum(implicit_sum) / nullif(sum(implicit_n), 0), sum(gap_sum) / nullif(sum(gap_n), 0), "
+        "sum(basis_sum) / nullif(sum(basis_n), 0), sum(ease_sum) / nullif(sum(ease_n), 0), "
+        "sum(pair_n), sum(pair_x), sum(pair_y), sum(pair_xx), sum(pair_yy), sum(pair_xy)"
+    )
+    both = "CASE WHEN score IS NOT NULL AND visit_score IS NOT NULL THEN {} END"
+    cx_visit_columns = ", ".join(
+        [
+            "step_key, min(phase_key), min(position), count(*), avg(score), avg(weight)",
+            "avg(conscious), avg(implicit), avg(gap), avg(basis), avg(ease)",
+            f"sum({both.format('1')})",
+            *(
+                f"sum({both.format(value)})"
+                for value in ("score", "visit_score", "score * score", "visit_score * visit_score")
+            ),
+            f"sum({both.format('score * visit_score')})",
+        ]
+    )
     return [
         Case("summary", f"{base}/summary", f"SELECT {visit_columns}, avg(raw_score) {visits}"),
         Case(
@@ -459,6 +484,16 @@ def cases(seeded: Seeded) -> list[Case]:
             f"sum(CASE WHEN score < CASE step_key {targets} END THEN 1 ELSE 0 END), avg(weight) "
             f"{steps} AND step_key IN ({keys}) "
             "GROUP BY step_key",
+        ),
+        Case(
+            "cx-map",
+            f"/api/v1/projects/{pid}/cx-map",
+            f"SELECT {cx_columns} {cells} GROUP BY step_key",
+        ),
+        Case(
+            "cx-map ?location",
+            f"/api/v1/projects/{pid}/cx-map?location_id={location}",
+            f"SELECT {cx_visit_columns} {steps} AND location_id = {location} GROUP BY step_key",
         ),
     ]
 

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from datetime import date, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import case, func, insert
+from sqlalchemy import and_, case, func, insert
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, delete, select
 
@@ -30,6 +30,7 @@ from api.projects.models import Project
 from api.results.models import PhaseDay, PhaseResult, StepDay, StepResult, VisitResult
 from api.visits.models import StepObservation, Visit
 from api.visits.service import journey_of
+from briefings import PyramidLevel
 from scoring import (
     PYRAMID_ORDER,
     LatencyBaseline,
@@ -38,6 +39,7 @@ from scoring import (
     score_visit,
     shopper_latency_baseline,
     step_emotions,
+    step_levels,
     visit_probes,
 )
 from scoring import StepObservation as ObservationData
@@ -77,6 +79,7 @@ def materialise_visit(session: Session, *, visit_id: int) -> None:
         "wave_id": assignment.wave_id,
         "visit_day": day,
         "week_start": day - timedelta(days=day.weekday()),
+        "persona_id": assignment.persona_id,
     }
     session.add(_visit_row(common, scores, assignment))
     session.add_all(_step_rows(common, scores, emotions))
@@ -205,6 +208,17 @@ def rollup_select(
                 f"{name}_n": func.count(value),
                 f"{name}_sum": func.coalesce(func.sum(value), 0.0),
             }
+        for name in ("basis", "ease"):
+            value = getattr(source, name)
+            columns |= {
+                f"{name}_n": func.count(value),
+                f"{name}_sum": func.coalesce(func.sum(value), 0.0),
+            }
+        x, y = col(source.score), col(source.visit_score)
+        both = and_(x.is_not(None), y.is_not(None))
+        columns |= {"pair_n": func.sum(case((both, 1), else_=0))}
+        for name, value in (("x", x), ("y", y), ("xx", x * x), ("yy", y * y), ("xy", x * y)):
+            columns |= {f"pair_{name}": func.coalesce(func.sum(case((both, value))), 0.0)}
         columns |= {
             "probes_valid": func.sum(source.probes_valid),
             "probes_excluded": func.sum(source.probes_excluded),
@@ -241,9 +255,14 @@ def _step_rows(
     rows = []
     for position, step in enumerate(scores.steps):
         emotion = by_step[step.key]
+        levels = step_levels(step)
         rows.append(
             StepResult(
                 **common,
+                basis=levels[PyramidLevel.basis],
+                ease=levels[PyramidLevel.ease],
+                emotion=levels[PyramidLevel.emotion],
+                visit_score=scores.score,
                 step_key=step.key,
                 phase_key=step.phase_key,
                 position=position,

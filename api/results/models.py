@@ -3,7 +3,7 @@
 One ``VisitResult`` per approved visit, one ``StepResult`` per visit × journey step and one
 ``PhaseResult`` per visit × phase, written by ``materialise_visit`` when the visit is approved and
 deleted when the approval is revoked. Every row carries the columns the results filters need
-(project, wave, day, region, location, channel), so each results query is one aggregate over one
+(project, wave, day, region, location, channel, persona), so each results query is one aggregate over one
 table. ``shopper_id`` is kept for the agency's own analyses; no results schema exposes it.
 """
 
@@ -29,6 +29,9 @@ class _Slice(SQLModel):
     wave_id: int | None = Field(default=None, foreign_key="waves.id")
     visit_day: date = Field(description="UTC date of the check-in.")
     week_start: date = Field(description="Monday of visit_day's ISO week.")
+    persona_id: int | None = Field(
+        default=None, foreign_key="personas.id", description="The persona the assignment asked for."
+    )
 
 
 def _slice_indexes(table: str, *leading: str) -> tuple[Index, ...]:
@@ -39,6 +42,7 @@ def _slice_indexes(table: str, *leading: str) -> tuple[Index, ...]:
         Index(f"ix_{table}_project_location", "project_id", "location_id", *leading),
         Index(f"ix_{table}_project_region", "project_id", "region", *leading),
         Index(f"ix_{table}_project_channel", "project_id", "channel", *leading),
+        Index(f"ix_{table}_project_persona", "project_id", "persona_id", *leading),
     )
 
 
@@ -81,6 +85,13 @@ class StepResult(_Slice, table=True):
     gap: float | None = Field(description="implicit − conscious.")
     probes_valid: int
     probes_excluded: int = Field(description="Anticipatory, timed out or invalid probes.")
+    # The step's own pyramid levels (scoring.step_levels), for the CX map's opportunities.
+    basis: float | None = None
+    ease: float | None = None
+    emotion: float | None = None
+    visit_score: float | None = Field(
+        default=None, description="The visit's score: the CX map correlates the two."
+    )
 
 
 class PhaseResult(_Slice, table=True):
@@ -141,6 +152,18 @@ class StepDay(_Day, table=True):
     probes_valid: int
     probes_excluded: int
     weight_sum: float = 0.0
+    # The CX map's sums: the step's own basis and ease levels, and for the visits with both a
+    # step score x and a visit score y: n, Σx, Σy, Σx², Σy², Σxy (Pearson's r adds up by cell).
+    basis_n: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    basis_sum: float = Field(default=0.0, sa_column_kwargs={"server_default": "0"})
+    ease_n: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    ease_sum: float = Field(default=0.0, sa_column_kwargs={"server_default": "0"})
+    pair_n: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    pair_x: float = Field(default=0.0, sa_column_kwargs={"server_default": "0"})
+    pair_y: float = Field(default=0.0, sa_column_kwargs={"server_default": "0"})
+    pair_xx: float = Field(default=0.0, sa_column_kwargs={"server_default": "0"})
+    pair_yy: float = Field(default=0.0, sa_column_kwargs={"server_default": "0"})
+    pair_xy: float = Field(default=0.0, sa_column_kwargs={"server_default": "0"})
     # Visits scoring below the project's target for the step, kept in step with the targets:
     # recounted for the whole project whenever the targets change.
     short: int = 0
