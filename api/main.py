@@ -20,12 +20,14 @@ from api.assignments.router import router as assignments_router
 from api.assignments.service import expire_overdue
 from api.clients.router import router as clients_router
 from api.config import Settings, get_settings
+from api.cxmap.router import router as cxmap_router
 from api.db import Database
 from api.errors import install_error_handlers
 from api.events.bus import Hub
 from api.events.router import router as events_router
 from api.journeys.router import router as journeys_router
 from api.locations.router import router as locations_router
+from api.personas.router import router as personas_router
 from api.projects.router import router as projects_router
 from api.results.router import router as results_router
 from api.reviews.router import router as reviews_router
@@ -111,6 +113,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         results_router,
         reviews_router,
         events_router,
+        personas_router,
+        cxmap_router,
     ):
         api.include_router(router)
 

@@ -6,8 +6,10 @@ from api.accounts.models import User
 from api.assignments.models import Assignment
 from api.audit.models import AuditEntry
 from api.clients.models import Client
+from api.cxmap.models import ActionPlan, DesiredJourney
 from api.journeys.models import Journey, JourneyVersion
 from api.locations.models import Location
+from api.personas.models import Persona
 from api.projects.models import Project, ProjectMember, Wave
 from api.qc.models import QcFlag, QcRun
 from api.results.models import PhaseResult, StepResult, VisitResult
@@ -18,14 +20,17 @@ from api.visits.models import BriefingAttempt, Media, StepObservation, Visit
 metadata = SQLModel.metadata
 
 __all__ = [
+    "ActionPlan",
     "Assignment",
     "AuditEntry",
     "BriefingAttempt",
     "Client",
+    "DesiredJourney",
     "Journey",
     "JourneyVersion",
     "Location",
     "Media",
+    "Persona",
     "PhaseResult",
     "Project",
     "ProjectMember",

@@ -8,6 +8,7 @@ from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
 from api.common import UTCDateTime, created_at_field, enum_field, utcnow
+from api.personas.models import PersonaBrief
 
 
 class AssignmentStatus(StrEnum):
@@ -57,6 +58,7 @@ class Assignment(SQLModel, table=True):
     location_id: int = Field(foreign_key="locations.id")
     shopper_id: int | None = Field(default=None, foreign_key="users.id")
     wave_id: int | None = Field(default=None, foreign_key="waves.id")
+    persona_id: int | None = Field(default=None, foreign_key="personas.id")
     journey_version_id: int = Field(foreign_key="journey_versions.id")
     status: AssignmentStatus = enum_field(AssignmentStatus, AssignmentStatus.offered)
     window_start: datetime = Field(sa_type=UTCDateTime)
@@ -75,6 +77,9 @@ class AssignmentCreate(SQLModel):
         default=None, description="Empty puts the assignment on the job board."
     )
     wave_id: int | None = None
+    persona_id: int | None = Field(
+        default=None, description="One of the project's personas for the shopper to play."
+    )
     window_start: datetime
     window_end: datetime
     notes: str = Field(default="", max_length=2000)
@@ -144,6 +149,10 @@ class AssignmentPublic(SQLModel):
     location: LocationBrief
     shopper_id: int | None
     wave_id: int | None
+    persona_id: int | None = None
+    persona: PersonaBrief | None = Field(
+        default=None, description="The persona (customer segment) to play on this visit."
+    )
     journey_version_id: int
     status: AssignmentStatus
     job_board: bool

@@ -24,6 +24,7 @@ from api.common import PageParams, utcnow
 from api.errors import CapExceeded, Conflict, Invalid, NotFound
 from api.journeys.models import JourneyVersion
 from api.locations.models import Location
+from api.personas.models import Persona, PersonaBrief
 from api.projects.access import get_project, lock_project
 from api.projects.models import Project, ProjectStatus, Wave
 from api.shoppers.models import ShopperProfile
@@ -159,6 +160,14 @@ def create_assignments(
             select(Wave).where(Wave.project_id == project.id, col(Wave.id).in_(wave_ids))
         )
     }
+    persona_ids = {item.persona_id for item in items if item.persona_id is not None}
+    personas = set(
+        session.exec(
+            select(Persona.id).where(
+                Persona.project_id == project.id, col(Persona.id).in_(persona_ids)
+            )
+        )
+    )
     shopper_ids = {item.shopper_id for item in items if item.shopper_id is not None}
     shoppers = _shopper_facts(session, shopper_ids)
     bulk = len(items) > 50
@@ -170,7 +179,11 @@ def create_assignments(
     verdicts: list[RowVerdict] = []
     rows: list[dict[str, Any]] = []
     for index, item in enumerate(items):
-        refusal = _check_row(item, locations, waves, shoppers, ledger, persona, today)
+        refusal = (
+            Refusal("persona", f"No persona {item.persona_id} in this project.")
+            if item.persona_id is not None and item.persona_id not in personas
+            else _check_row(item, locations, waves, shoppers, ledger, persona, today)
+        )
         if refusal is not None:
             verdicts.append(
                 RowVerdict(index=index, ok=False, rule=refusal.rule, detail=refusal.detail)
@@ -186,6 +199,7 @@ def create_assignments(
                 "location_id": item.location_id,
                 "shopper_id": item.shopper_id,
                 "wave_id": item.wave_id,
+                "persona_id": item.persona_id,
                 "journey_version_id": version_id,
                 "status": status,
                 "window_start": item.window_start,
@@ -457,15 +471,18 @@ def expire_overdue(session: Session, *, now: datetime | None = None) -> int:
 
 
 def _public_rows(session: Session, query: Any) -> list[AssignmentPublic]:
-    return [to_public(a, loc, name) for a, loc, name in session.exec(query)]
+    return [to_public(a, loc, name, persona) for a, loc, name, persona in session.exec(query)]
 
 
-def to_public(assignment: Assignment, location: Location, project_name: str) -> AssignmentPublic:
+def to_public(
+    assignment: Assignment, location: Location, project_name: str, persona: Persona | None = None
+) -> AssignmentPublic:
     return AssignmentPublic.model_validate(
         assignment,
         update={
             "project_name": project_name,
             "location": LocationBrief.model_validate(location, from_attributes=True),
+            "persona": None if persona is None else PersonaBrief.model_validate(persona),
         },
     )
 
@@ -474,14 +491,16 @@ def public(session: Session, assignment: Assignment) -> AssignmentPublic:
     location = session.get(Location, assignment.location_id)
     project = session.get(Project, assignment.project_id)
     assert location is not None and project is not None
-    return to_public(assignment, location, project.name)
+    persona = None if assignment.persona_id is None else session.get(Persona, assignment.persona_id)
+    return to_public(assignment, location, project.name, persona)
 
 
 def _base_query(page: PageParams) -> Any:
     query = (
-        select(Assignment, Location, Project.name)
+        select(Assignment, Location, Project.name, Persona)
         .join(Location, col(Location.id) == Assignment.location_id)
         .join(Project, col(Project.id) == Assignment.project_id)
+        .outerjoin(Persona, col(Persona.id) == Assignment.persona_id)
         .order_by(col(Assignment.id))
         .limit(page.limit + 1)
     )

@@ -65,7 +65,7 @@ def update_project(
 ) -> ProjectPublic:
     """Change a project's name, status, caps or current journey version."""
     project = get_project(session, user=user, project_id=project_id, manage=True)
-    return _public(service.update_project(session, project=project, data=data))
+    return _public(service.update_project(session, project=project, data=data, actor_id=user.id))
 
 
 @router.get("/{project_id}/members")

@@ -5,6 +5,7 @@ from sqlmodel import Session, col, select
 from api.accounts.models import Role, User
 from api.clients.models import Client
 from api.common import PageParams
+from api.cxmap import desired
 from api.errors import Conflict, Invalid, NotFound
 from api.journeys.models import Journey, JourneyVersion, VersionStatus
 from api.projects.access import visible_projects
@@ -56,7 +57,9 @@ def list_projects(
     return list(session.exec(query))
 
 
-def update_project(session: Session, *, project: Project, data: ProjectUpdate) -> Project:
+def update_project(
+    session: Session, *, project: Project, data: ProjectUpdate, actor_id: int | None = None
+) -> Project:
     changes = data.model_dump(exclude_unset=True)
     if data.caps is not None:
         changes["caps"] = data.caps.model_dump(mode="json")
@@ -86,6 +89,7 @@ def update_project(session: Session, *, project: Project, data: ProjectUpdate) -
     session.flush()
     if retarget:
         recount_short(session, project=project)
+        desired.targets_changed(session, project=project, actor_id=actor_id)
     return project
 
 

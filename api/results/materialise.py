@@ -30,6 +30,7 @@ from api.projects.models import Project
 from api.results.models import PhaseDay, PhaseResult, StepDay, StepResult, VisitResult
 from api.visits.models import StepObservation, Visit
 from api.visits.service import journey_of
+from briefings import PyramidLevel
 from scoring import (
     PYRAMID_ORDER,
     LatencyBaseline,
@@ -38,6 +39,7 @@ from scoring import (
     score_visit,
     shopper_latency_baseline,
     step_emotions,
+    step_levels,
     visit_probes,
 )
 from scoring import StepObservation as ObservationData
@@ -77,6 +79,7 @@ def materialise_visit(session: Session, *, visit_id: int) -> None:
         "wave_id": assignment.wave_id,
         "visit_day": day,
         "week_start": day - timedelta(days=day.weekday()),
+        "persona_id": assignment.persona_id,
     }
     session.add(_visit_row(common, scores, assignment))
     session.add_all(_step_rows(common, scores, emotions))
@@ -241,9 +244,13 @@ def _step_rows(
     rows = []
     for position, step in enumerate(scores.steps):
         emotion = by_step[step.key]
+        levels = step_levels(step)
         rows.append(
             StepResult(
                 **common,
+                basis=levels[PyramidLevel.basis],
+                ease=levels[PyramidLevel.ease],
+                emotion=levels[PyramidLevel.emotion],
                 step_key=step.key,
                 phase_key=step.phase_key,
                 position=position,

@@ -3,7 +3,7 @@
 One ``VisitResult`` per approved visit, one ``StepResult`` per visit × journey step and one
 ``PhaseResult`` per visit × phase, written by ``materialise_visit`` when the visit is approved and
 deleted when the approval is revoked. Every row carries the columns the results filters need
-(project, wave, day, region, location, channel), so each results query is one aggregate over one
+(project, wave, day, region, location, channel, persona), so each results query is one aggregate over one
 table. ``shopper_id`` is kept for the agency's own analyses; no results schema exposes it.
 """
 
@@ -29,6 +29,9 @@ class _Slice(SQLModel):
     wave_id: int | None = Field(default=None, foreign_key="waves.id")
     visit_day: date = Field(description="UTC date of the check-in.")
     week_start: date = Field(description="Monday of visit_day's ISO week.")
+    persona_id: int | None = Field(
+        default=None, foreign_key="personas.id", description="The persona the assignment asked for."
+    )
 
 
 def _slice_indexes(table: str, *leading: str) -> tuple[Index, ...]:
@@ -81,6 +84,10 @@ class StepResult(_Slice, table=True):
     gap: float | None = Field(description="implicit − conscious.")
     probes_valid: int
     probes_excluded: int = Field(description="Anticipatory, timed out or invalid probes.")
+    # The step's own pyramid levels (scoring.step_levels), for the CX map's opportunities.
+    basis: float | None = None
+    ease: float | None = None
+    emotion: float | None = None
 
 
 class PhaseResult(_Slice, table=True):

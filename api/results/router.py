@@ -37,6 +37,9 @@ def result_filters(
     region: Annotated[str | None, Query(max_length=100)] = None,
     location_id: int | None = None,
     channel: Annotated[LocationKind | None, Query(description="The location's kind.")] = None,
+    persona_id: Annotated[
+        int | None, Query(description="Only visits of assignments that asked for this persona.")
+    ] = None,
 ) -> ResultFilters:
     return ResultFilters(
         wave_id=wave_id,
@@ -45,6 +48,7 @@ def result_filters(
         region=region,
         location_id=location_id,
         channel=channel,
+        persona_id=persona_id,
     )
 
 

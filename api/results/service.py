@@ -4,7 +4,7 @@ Every function filters by project plus ``ResultFilters`` on denormalised columns
 SQL; Python only attaches names, ranks and the pyramid focus to the few rows that come back.
 Visit figures read ``result_visits``; step and phase figures read the day cells
 (``result_step_days``, ``result_phase_days``: sums per day, region, channel and wave) unless a
-location is asked for, which the per-visit rows answer through their location index; gaps
+location or a persona is asked for, which the per-visit rows answer; gaps
 compare each visit's step score with its target, so they read ``result_steps``. Means are
 Σ value / n over the rows that have the value (a visit without a score leaves the mean, as N/A
 leaves a score). Pass rates use the project's current pass mark, so changing it
@@ -59,6 +59,7 @@ class ResultFilters:
     region: str | None = None
     location_id: int | None = None
     channel: LocationKind | None = None
+    persona_id: int | None = None
 
     def where(self, table: Table, project: Project) -> list[ColumnElement[bool]]:
         conditions: list[ColumnElement[bool]] = [col(table.project_id) == project.id]
@@ -75,6 +76,9 @@ class ResultFilters:
             conditions.append(col(table.location_id) == self.location_id)  # type: ignore[union-attr]
         if self.channel is not None:
             conditions.append(col(table.channel) == self.channel.value)
+        if self.persona_id is not None:
+            assert table not in (StepDay, PhaseDay), "cells have no persona"
+            conditions.append(col(table.persona_id) == self.persona_id)  # type: ignore[union-attr]
         return conditions
 
 
@@ -124,8 +128,9 @@ def _mean(total: Any, count: Any) -> Any:
 
 
 def _by_visit(filters: ResultFilters) -> bool:
-    """A location filter reads the per-visit rows (its index finds them); the rest the cells."""
-    return filters.location_id is not None
+    """A location or persona filter reads the per-visit rows (the cells sum over both); the rest
+    the cells."""
+    return filters.location_id is not None or filters.persona_id is not None
 
 
 def _step_query(project: Project, filters: ResultFilters) -> Select[Any]:
@@ -406,7 +411,7 @@ def gaps(session: Session, *, project: Project, filters: ResultFilters) -> list[
     targets = {key: float(value) for key, value in (project.targets or {}).items()}
     if not targets:
         return []
-    if filters.location_id is None:
+    if not _by_visit(filters):
         # Step cells keep the short counts against the current targets (recounted on change).
         query = (
             select(

@@ -43,12 +43,14 @@ from api.assignments.models import AssignmentCreate
 from api.assignments.service import accept, create_assignments
 from api.assignments.service import get_assignment as load_assignment
 from api.config import Settings
+from api.cxmap.models import ActionPlan, SourceKind
 from api.db import Database
 from api.journeys.service import load_version
 from api.locations.models import LocationCreate
 from api.locations.service import create_location
 from api.main import create_app
 from api.models import metadata
+from api.personas.models import Persona
 from api.projects.models import Project, ProjectCaps, WaveCreate
 from api.projects.service import create_wave
 from api.shoppers.models import ShopperProfile
@@ -176,6 +178,17 @@ def seed(db: Database, client: TestClient) -> dict[str, Any]:
         for key in ("accepted", "in_progress"):
             assignment = load_assignment(session, user=shopper, assignment_id=ids[key])
             accept(session, assignment=assignment, shopper=shopper)
+        persona = Persona(project_id=ids["Alpha"], name="Busy parent")
+        plan = ActionPlan(
+            project_id=ids["Alpha"],
+            title="Greet within a minute",
+            source_kind=SourceKind.manual,
+            step_keys=["entrance"],
+            recheck_on=date.today() + timedelta(days=182),
+        )
+        session.add_all([persona, plan])
+        session.flush()
+        ids["persona"], ids["action_plan"] = persona.id, plan.id
         set_test(
             session,
             title="General",
@@ -338,6 +351,8 @@ DEFAULT_TARGETS = {
     "client_id": "Acme",
     "shopper_id": S1,
     "user_id": ACME,
+    "persona_id": "persona",
+    "action_plan_id": "action_plan",
 }
 
 
@@ -655,6 +670,52 @@ ROUTES: list[Route] = [
     Route("GET", "/projects/{project_id}/results/trend", ALPHA_READERS),
     Route("GET", "/projects/{project_id}/results/pain-points", ALPHA_READERS),
     Route("GET", "/projects/{project_id}/results/gaps", ALPHA_READERS),
+    # personas
+    Route(
+        "POST",
+        "/projects/{project_id}/personas",
+        ALPHA_STAFF,
+        json_body(lambda _: {"name": "Bargain hunter", "traits": {"budget": "low"}}),
+    ),
+    Route("GET", "/projects/{project_id}/personas", ALPHA_READERS),
+    Route("GET", "/projects/{project_id}/personas/{persona_id}", ALPHA_READERS),
+    Route(
+        "PATCH",
+        "/projects/{project_id}/personas/{persona_id}",
+        ALPHA_STAFF,
+        json_body(lambda _: {"description": "Short on time."}),
+    ),
+    Route("DELETE", "/projects/{project_id}/personas/{persona_id}", ALPHA_STAFF),
+    # desired journey, CX map and action plans (client users write action plans too)
+    Route("GET", "/projects/{project_id}/desired-journey", ALPHA_READERS),
+    Route(
+        "PUT",
+        "/projects/{project_id}/desired-journey",
+        ALPHA_STAFF,
+        json_body(lambda _: {"step_targets": {"entrance": 80}, "level_targets": {"basis": 75}}),
+    ),
+    Route("GET", "/projects/{project_id}/desired-journey/versions", ALPHA_READERS),
+    Route("GET", "/projects/{project_id}/cx-map", ALPHA_READERS),
+    Route(
+        "POST",
+        "/projects/{project_id}/action-plans",
+        ALPHA_READERS,
+        json_body(
+            lambda _: {
+                "title": "Train greeting",
+                "source": {"kind": "manual", "step_keys": ["entrance"]},
+            }
+        ),
+    ),
+    Route("GET", "/projects/{project_id}/action-plans", ALPHA_READERS),
+    Route("GET", "/action-plans/{action_plan_id}", ALPHA_READERS),
+    Route(
+        "PATCH",
+        "/action-plans/{action_plan_id}",
+        ALPHA_READERS,
+        json_body(lambda _: {"owner": "Store manager", "status": "in_progress"}),
+    ),
+    Route("GET", "/action-plans/{action_plan_id}/impact", ALPHA_READERS),
     # reviews
     Route("GET", "/projects/{project_id}/review-queue", ALPHA_STAFF, setup=_submit_visit),
     Route(

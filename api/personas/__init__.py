@@ -1,0 +1,1 @@
+"""Personas (customer segments) of a project: played in briefings, filtered on in results."""
