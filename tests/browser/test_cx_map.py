@@ -1,0 +1,235 @@
+"""The CX map, action plans and report pages in headless Chromium, on the generated project of
+tests/cxmap/ (advice the moment of truth, queue and advice pain points by score, pay by emotion,
+farewell the opportunity), seeded in two waves of 20 visits and served by a live server.
+
+The pages' figures are compared with the API's answers for the same user and filters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+import pytest
+
+from api.db import Database
+from tests.browser.conftest import CHROMIUM, SCREENSHOTS, needs_chromium
+from tests.conftest import LiveServer
+from tests.cxmap.conftest import STEPS, Seeded, seed_cx_project
+from tests.helpers import PASSWORD, login
+
+pytestmark = [needs_chromium, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
+
+PHONE = {"width": 360, "height": 640}
+DESKTOP = {"width": 1440, "height": 900}
+REPORT_SECTIONS = {
+    "cx-map": "CX map",
+    "pyramid": "Customer pyramid",
+    "emotion-curve": "Emotion curve",
+    "location-ranking": "Location ranking",
+    "open-actions": "Open actions",
+}
+
+
+@dataclass
+class Site:
+    url: str
+    http: httpx.Client
+    seeded: Seeded
+
+    @property
+    def project_id(self) -> int:
+        return self.seeded.world.ids["Alpha"]
+
+    def headers(self, username: str) -> dict[str, str]:
+        return login(self.http, username)
+
+    def get(self, path: str, username: str = "acme-viewer", **params: Any) -> Any:
+        response = self.http.get(f"/api/v1{path}", params=params, headers=self.headers(username))
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def create_plan(self, username: str = "mgr-a", **body: Any) -> dict[str, Any]:
+        response = self.http.post(
+            f"/api/v1/projects/{self.project_id}/action-plans",
+            json=body,
+            headers=self.headers(username),
+        )
+        assert response.status_code == 201, response.text
+        return dict(response.json())
+
+    def page_url(self, page: str, **params: Any) -> str:
+        return f"/dashboard/{page}?{urlencode({'project': self.project_id, **params})}"
+
+
+@pytest.fixture
+def site(db: Database, live_server: LiveServer) -> Iterator[Site]:
+    seeded = seed_cx_project(db, waves=True)
+    with httpx.Client(base_url=live_server.url, timeout=30) as http:
+        yield Site(url=live_server.url, http=http, seeded=seeded)
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Any]:
+    from playwright import sync_api
+
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox", "--disable-gpu"]
+        )
+        yield browser
+        browser.close()
+
+
+def open_page(chromium: Any, site: Site, path: str, viewport: dict[str, int] = DESKTOP) -> Any:
+    phone = viewport["width"] < 600
+    context = chromium.new_context(
+        base_url=site.url,
+        viewport=viewport,
+        device_scale_factor=2 if phone else 1,
+        is_mobile=phone,
+        has_touch=phone,
+        reduced_motion="reduce",
+    )
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    page.errors = []
+    page.on("pageerror", lambda error: page.errors.append(str(error)))
+    page.goto(path)
+    return page
+
+
+def sign_in(page: Any, username: str) -> None:
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+
+
+def ready(page: Any, loads: int = 1) -> None:
+    page.wait_for_function(
+        "n => document.body.dataset.state === 'ready' && Number(document.body.dataset.refreshes) >= n",
+        arg=loads,
+    )
+
+
+def shot(page: Any, name: str, *, full_page: bool = True) -> None:
+    SCREENSHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=full_page)
+
+
+def api_steps(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {step["step_key"]: step for phase in document["phases"] for step in phase["steps"]}
+
+
+def page_flags(page: Any) -> dict[str, set[str]]:
+    cells = page.locator(".cx-flags[data-step]")
+    return {
+        cells.nth(i).get_attribute("data-step"): set(
+            (cells.nth(i).get_attribute("data-flags") or "").split()
+        )
+        for i in range(cells.count())
+    }
+
+
+def api_flags(document: dict[str, Any]) -> dict[str, set[str]]:
+    flags: dict[str, set[str]] = {}
+    for key, step in api_steps(document).items():
+        flags[key] = {
+            name
+            for name, on in (
+                ("moment_of_truth", step["flags"]["moment_of_truth"] is not None),
+                ("pain_point", step["flags"]["pain_point"]),
+                ("opportunity", step["flags"]["opportunity"]),
+            )
+            if on
+        }
+    return flags
+
+
+# ---------------------------------------------------------------------------------- CX map
+
+
+@pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["phone", "desktop"])
+def test_cx_map_marks_the_moment_of_truth_pain_points_and_opportunity_the_api_flags(
+    chromium: Any, site: Site, viewport: dict[str, int]
+) -> None:
+    site.http.put(
+        f"/api/v1/projects/{site.project_id}/desired-journey",
+        json={"step_targets": {"queue": 70, "advice": 80, "farewell": 90}},
+        headers=site.headers("mgr-a"),
+    ).raise_for_status()
+    page = open_page(chromium, site, site.page_url("cx-map.html"), viewport)
+    sign_in(page, "acme-viewer")
+    ready(page)
+    name = "phone" if viewport is PHONE else "desktop"
+    shot(page, f"cx-map-{name}")
+
+    document = site.get(f"/projects/{site.project_id}/cx-map")
+    flags = page_flags(page)
+    assert flags == api_flags(document)
+    # The generated project's known answers, as tests/cxmap/ pins them on the API.
+    assert {key for key, on in flags.items() if "moment_of_truth" in on} == {"advice"}
+    assert {key for key, on in flags.items() if "pain_point" in on} == {"advice", "queue", "pay"}
+    assert {key for key, on in flags.items() if "opportunity" in on} == {"farewell"}
+    assert "Moment of truth #1" in page.locator(".cx-flags[data-step=advice]").inner_text()
+
+    phases = page.locator(".cx-phase")
+    assert phases.all_inner_texts() == [p["name"] for p in document["phases"]]
+    steps = api_steps(document)
+    for key in STEPS:
+        cell = page.locator(f".cx-score[data-step={key}]")
+        assert float(cell.get_attribute("data-score")) == pytest.approx(steps[key]["score"])
+        assert (
+            page.locator(f"[data-key=cx-score-{key}]").inner_text() == f"{steps[key]['score']:.1f}"
+        )
+        emotion = page.locator(f".cx-emotion[data-step={key}]")
+        assert float(emotion.get_attribute("data-conscious")) == pytest.approx(
+            steps[key]["conscious"]
+        )
+        assert float(emotion.get_attribute("data-implicit")) == pytest.approx(
+            steps[key]["implicit"]
+        )
+    queue = page.locator(".cx-score[data-step=queue]")
+    assert float(queue.get_attribute("data-desired")) == 70
+    assert float(queue.get_attribute("data-gap")) == pytest.approx(steps["queue"]["gap"])
+    # Both curves run through every step: a dot per value on each lane.
+    assert page.locator("[data-lane=score] .dot.measured").count() == len(STEPS)
+    assert page.locator("[data-lane=score] .dot.desired").count() == 3
+    assert page.locator("[data-lane=emotion] .dot.conscious").count() == len(STEPS)
+    assert page.locator("[data-lane=emotion] .dot.implicit").count() == len(STEPS)
+    assert page.locator("[data-lane=emotion] polyline").count() == 2
+
+    # The page never scrolls sideways; on a phone the map scrolls inside its box.
+    assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
+    if viewport is PHONE:
+        scroll = page.locator(".cx-scroll")
+        assert scroll.evaluate("el => el.scrollWidth > el.clientWidth")
+    assert not page.errors
+    page.context.close()
+
+
+def test_cx_map_filters_follow_the_api_and_stay_in_the_url(chromium: Any, site: Site) -> None:
+    page = open_page(chromium, site, site.page_url("cx-map.html"))
+    sign_in(page, "mgr-a")
+    ready(page)
+    parent = site.seeded.personas["Busy parent"]
+    page.select_option("#filter-persona", str(parent))
+    ready(page, 2)
+    assert f"persona={parent}" in page.url
+    document = site.get(f"/projects/{site.project_id}/cx-map", "mgr-a", persona_id=parent)
+    assert document["visits"] == 20
+    score = page.locator(".cx-score[data-step=queue]").get_attribute("data-score")
+    assert float(score) == pytest.approx(api_steps(document)["queue"]["score"])
+    assert "20 approved visits" in page.locator("#visits-note").inner_text()
+
+    wave = site.seeded.waves["Wave 2"]
+    page.goto(site.page_url("cx-map.html", wave=wave))
+    ready(page)
+    assert page.locator("#filter-wave").input_value() == str(wave)
+    document = site.get(f"/projects/{site.project_id}/cx-map", "mgr-a", wave_id=wave)
+    assert page_flags(page) == api_flags(document)
+    assert not page.errors
+    page.context.close()
