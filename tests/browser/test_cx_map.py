@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -18,7 +19,7 @@ import pytest
 from api.db import Database
 from tests.browser.conftest import CHROMIUM, SCREENSHOTS, needs_chromium
 from tests.conftest import LiveServer
-from tests.cxmap.conftest import STEPS, Seeded, seed_cx_project
+from tests.cxmap.conftest import LATE_DONE_ON, QUEUE_FIXED_ON, STEPS, Seeded, seed_cx_project
 from tests.helpers import PASSWORD, login
 
 pytestmark = [needs_chromium, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
@@ -231,5 +232,156 @@ def test_cx_map_filters_follow_the_api_and_stay_in_the_url(chromium: Any, site: 
     assert page.locator("#filter-wave").input_value() == str(wave)
     document = site.get(f"/projects/{site.project_id}/cx-map", "mgr-a", wave_id=wave)
     assert page_flags(page) == api_flags(document)
+    assert not page.errors
+    page.context.close()
+
+
+# ---------------------------------------------------------------------------------- action plans
+
+
+def plans_in_api(site: Site, username: str = "mgr-a", **params: Any) -> list[dict[str, Any]]:
+    return list(site.get(f"/projects/{site.project_id}/action-plans", username, **params)["items"])
+
+
+def test_an_action_planned_from_a_pain_point_on_the_map_is_created_through_the_api(
+    chromium: Any, site: Site
+) -> None:
+    page = open_page(chromium, site, site.page_url("cx-map.html"), PHONE)
+    sign_in(page, "acme-viewer")  # the client owns the improvements and may plan them
+    ready(page)
+    page.locator(".cx-flags[data-step=queue] a.plan-action").click()
+    page.wait_for_url("**/dashboard/actions.html?**")
+    ready(page)
+    assert "new=pain_point" in page.url and "steps=queue" in page.url
+    form = page.locator("#plan-form")
+    assert form.is_visible()
+    assert page.locator("#plan-kind").input_value() == "pain_point"
+    checked = page.locator("#plan-steps input:checked")
+    assert [checked.nth(i).input_value() for i in range(checked.count())] == ["queue"]
+    six_months = str(date.today() + timedelta(days=182))
+    assert page.locator("#plan-recheck").input_value() == six_months
+    page.fill("#plan-form [name=title]", "Second till at rush hour")
+    page.fill("#plan-form [name=owner]", "Store manager")
+    due = str(date.today() + timedelta(days=30))
+    page.fill("#plan-form [name=due_on]", due)
+    page.evaluate("document.activeElement.blur()")  # close the phone's date picker
+    shot(page, "actions-new-phone")
+    page.click("#plan-create")
+    page.locator("#plan-saved", has_text="Created").wait_for()
+
+    [plan] = plans_in_api(site)
+    assert plan["title"] == "Second till at rush hour"
+    assert (plan["source_kind"], plan["step_keys"]) == ("pain_point", ["queue"])
+    assert (plan["owner"], plan["due_on"], plan["recheck_on"]) == ("Store manager", due, six_months)
+    assert plan["baseline"]["steps"]["queue"]["pain_reasons"] == ["score"]
+    row = page.locator(f"tr[data-plan-id='{plan['id']}']")
+    row.wait_for()
+    assert row.get_attribute("data-status") == "open"
+    assert row.locator("[data-key=owner]").inner_text() == "Store manager"
+    assert row.locator("[data-key=recheck-on]").inner_text().startswith(six_months)
+
+    row.locator("select[data-act=status]").select_option("in_progress")
+    page.wait_for_selector(f"tr[data-plan-id='{plan['id']}'][data-status=in_progress]")
+    row.locator("button[data-act=done]").click()
+    page.wait_for_selector(f"tr[data-plan-id='{plan['id']}'][data-status=done]")
+    [done] = plans_in_api(site)
+    assert (done["status"], done["completed_on"]) == ("done", str(date.today()))
+    assert page.locator(
+        f"tr[data-plan-id='{plan['id']}'] [data-key=completed-on]"
+    ).inner_text() == str(date.today())
+    assert not page.errors
+    page.context.close()
+
+
+def test_a_plan_past_its_recheck_date_is_listed_as_due_until_the_recheck_is_recorded(
+    chromium: Any, site: Site
+) -> None:
+    yesterday = str(date.today() - timedelta(days=1))
+    due = site.create_plan(
+        title="Old action",
+        source={"kind": "pain_point", "step_keys": ["pay"]},
+        owner="Area lead",
+        recheck_on=yesterday,
+    )
+    fresh = site.create_plan(title="New action", source={"kind": "manual", "step_keys": ["greet"]})
+    assert [p["id"] for p in plans_in_api(site, due_for_recheck="true")] == [due["id"]]
+
+    page = open_page(chromium, site, f"/dashboard/?project={site.project_id}")
+    sign_in(page, "acme-viewer")
+    panel = page.locator("#recheck-card")
+    panel.locator(f"li[data-plan-id='{due['id']}']").wait_for()
+    assert panel.locator("li").count() == 1
+    assert "Old action" in panel.inner_text() and yesterday in panel.inner_text()
+    shot(page, "dashboard-recheck-desktop", full_page=False)
+
+    page.locator("#project-pages a[data-page='actions.html']").click()
+    page.wait_for_url("**/dashboard/actions.html?**")
+    ready(page)
+    listed = page.locator("#due-recheck li")
+    assert [listed.nth(i).get_attribute("data-plan-id") for i in range(listed.count())] == [
+        str(due["id"])
+    ]
+    row = page.locator(f"tr[data-plan-id='{due['id']}']")
+    assert row.get_attribute("data-due-for-recheck") == "true"
+    fresh_row = page.locator(f"tr[data-plan-id='{fresh['id']}']")
+    assert fresh_row.get_attribute("data-due-for-recheck") == "false"
+    assert fresh_row.locator("button[data-act=rechecked]").count() == 0
+    shot(page, "actions-desktop")
+
+    row.locator("button[data-act=rechecked]").click()
+    page.locator("#recheck-none").wait_for()
+    assert plans_in_api(site, due_for_recheck="true") == []
+    [rechecked] = [p for p in plans_in_api(site) if p["id"] == due["id"]]
+    assert rechecked["rechecked_on"] == str(date.today())
+    assert not page.errors
+    page.context.close()
+
+
+def test_impact_shows_before_and_after_scores_with_visits_and_the_too_few_visits_note(
+    chromium: Any, site: Site
+) -> None:
+    fixed_on = QUEUE_FIXED_ON.isoformat()
+    improved = site.create_plan(
+        title="Queue", source={"kind": "pain_point", "step_keys": ["queue"]}
+    )
+    late = site.create_plan(title="Late", source={"kind": "manual", "step_keys": ["queue", "pay"]})
+    for plan, on in ((improved, fixed_on), (late, LATE_DONE_ON.isoformat())):
+        response = site.http.patch(
+            f"/api/v1/action-plans/{plan['id']}",
+            json={"status": "done", "completed_on": on},
+            headers=site.headers("mgr-a"),
+        )
+        assert response.status_code == 200, response.text
+
+    page = open_page(chromium, site, site.page_url("actions.html"))
+    sign_in(page, "mgr-a")
+    ready(page)
+    for plan in (improved, late):
+        page.locator(f"tr[data-plan-id='{plan['id']}'] button[data-act=impact]").click()
+        table = page.locator(f".impact[data-plan-id='{plan['id']}']")
+        table.wait_for()
+        impact = site.get(f"/action-plans/{plan['id']}/impact", "mgr-a")
+        for step in impact["steps"]:
+            row = table.locator(f"tr[data-impact-step={step['step_key']}]")
+            cell = lambda key, row=row: row.locator(f"[data-key={key}]").inner_text()  # noqa: E731
+            assert cell("before-visits") == str(step["before"]["visits"])
+            assert cell("after-visits") == str(step["after"]["visits"])
+            assert cell("before-score") == f"{step['before']['mean_score']:.1f}"
+            assert cell("after-score") == f"{step['after']['mean_score']:.1f}"
+            assert (
+                row.locator("[data-key=verdict]").get_attribute("data-verdict") == step["verdict"]
+            )
+            if step["note"]:
+                assert cell("step-note") == step["note"]
+    improved_row = page.locator(
+        f".impact[data-plan-id='{improved['id']}'] tr[data-impact-step=queue]"
+    )
+    assert improved_row.locator("[data-key=before-visits]").inner_text() == "25"
+    assert improved_row.locator("[data-key=after-visits]").inner_text() == "15"
+    assert improved_row.locator("[data-key=verdict]").get_attribute("data-verdict") == "improved"
+    late_row = page.locator(f".impact[data-plan-id='{late['id']}'] tr[data-impact-step=queue]")
+    assert late_row.locator("[data-key=verdict]").get_attribute("data-verdict") == "too_few_visits"
+    assert "Too few visits" in late_row.locator("[data-key=step-note]").inner_text()
+    shot(page, "actions-impact-desktop")
     assert not page.errors
     page.context.close()
