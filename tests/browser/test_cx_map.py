@@ -7,6 +7,7 @@ The pages' figures are compared with the API's answers for the same user and fil
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -15,6 +16,7 @@ from urllib.parse import urlencode
 
 import httpx
 import pytest
+from pypdf import PdfReader
 
 from api.db import Database
 from tests.browser.conftest import CHROMIUM, SCREENSHOTS, needs_chromium
@@ -385,3 +387,94 @@ def test_impact_shows_before_and_after_scores_with_visits_and_the_too_few_visits
     shot(page, "actions-impact-desktop")
     assert not page.errors
     page.context.close()
+
+
+# ---------------------------------------------------------------------------------- report
+
+
+def test_report_has_every_section_with_the_api_figures_and_prints_one_section_per_a4_page(
+    chromium: Any, site: Site
+) -> None:
+    open_plan = site.create_plan(
+        title="Second till at rush hour",
+        source={"kind": "pain_point", "step_keys": ["queue"]},
+        owner="Store manager",
+    )
+    closed = site.create_plan(
+        title="Friendlier goodbye", source={"kind": "manual", "step_keys": ["farewell"]}
+    )
+    site.http.patch(
+        f"/api/v1/action-plans/{closed['id']}",
+        json={"status": "done"},
+        headers=site.headers("mgr-a"),
+    ).raise_for_status()
+    wave = site.seeded.waves["Wave 2"]
+    page = open_page(chromium, site, site.page_url("report.html", wave_id=wave))
+    sign_in(page, "acme-viewer")
+    ready(page)
+    shot(page, "report-desktop")
+
+    for section_id, title in REPORT_SECTIONS.items():
+        assert page.locator(f"section#{section_id} > h2").inner_text() == title
+    assert "Wave 2" in page.locator("#report-scope").inner_text()
+    summary = site.get(f"/projects/{site.project_id}/results/summary", wave_id=wave)
+    assert summary["visits"] == 20
+    assert page.locator("[data-key=report-visits]").inner_text() == "20"
+    assert page.locator("[data-key=report-score]").inner_text() == f"{summary['mean_score']:.1f}"
+
+    document = site.get(f"/projects/{site.project_id}/cx-map", wave_id=wave)
+    assert page_flags(page) == api_flags(document)
+    steps = api_steps(document)
+    for key in STEPS:
+        score = page.locator(f"#cx-map .cx-score[data-step={key}]").get_attribute("data-score")
+        assert float(score) == pytest.approx(steps[key]["score"])
+        row = page.locator(f"#emotion-curve tr[data-step={key}]")
+        assert row.locator("[data-key=emo-conscious]").inner_text() == signed(
+            steps[key]["conscious"]
+        )
+        assert row.locator("[data-key=emo-implicit]").inner_text() == signed(steps[key]["implicit"])
+    assert page.locator("#emotion-curve svg polyline").count() == 2
+    for level in ("basis", "ease"):
+        shown = page.locator(f"#pyramid [data-key=level-{level}]").text_content()
+        assert shown == f"{summary['levels'][level]:.1f}"
+
+    ranking = site.get(f"/projects/{site.project_id}/results/locations", wave_id=wave)["items"]
+    rows = page.locator("#location-ranking tbody tr")
+    assert rows.count() == len(ranking)
+    for i, location in enumerate(ranking):
+        assert rows.nth(i).get_attribute("data-location") == str(location["location_id"])
+        assert (
+            rows.nth(i).locator("[data-key=loc-score]").inner_text()
+            == f"{location['mean_score']:.1f}"
+        )
+        assert rows.nth(i).locator("[data-key=loc-visits]").inner_text() == str(location["visits"])
+
+    listed = page.locator("#open-actions tbody tr")
+    assert [listed.nth(i).get_attribute("data-plan-id") for i in range(listed.count())] == [
+        str(open_plan["id"])
+    ]
+    assert "1 done or dropped plan not listed" in page.locator("#open-actions").inner_text()
+    assert "Save as PDF" in page.locator("#print-hint").inner_text()
+
+    page.emulate_media(media="print")
+    assert not page.locator("header.top").is_visible()
+    assert not page.locator("#print-hint").is_visible()
+    pdf = PdfReader(io.BytesIO(page.pdf(format="A4", print_background=True)))
+    texts = [pdf_page.extract_text() for pdf_page in pdf.pages]
+    first_pages = []
+    for title in REPORT_SECTIONS.values():
+        found = [i for i, text in enumerate(texts) if title in text]
+        assert found, f"{title!r} is not in the PDF"
+        first_pages.append(found[0])
+    # A page break before every section: each title opens a later page than the one before.
+    assert first_pages == sorted(set(first_pages)) and len(first_pages) == len(REPORT_SECTIONS)
+    assert "Alpha" in texts[0] and "Second till at rush hour" in texts[first_pages[-1]]
+    width, height = pdf.pages[0].mediabox.width, pdf.pages[0].mediabox.height
+    assert (float(width), float(height)) == pytest.approx((595, 842), abs=2)  # A4 in points
+    assert not page.errors
+    page.context.close()
+
+
+def signed(value: float) -> str:
+    text = f"{value:.2f}"
+    return f"+{text}" if value > 0 else text
