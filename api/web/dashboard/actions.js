@@ -302,7 +302,12 @@ class ActionsPage {
     button.setAttribute("aria-expanded", "true");
     try {
       const impact = await get(`/action-plans/${id}/impact${apiQuery(this.filters)}`);
-      detail.querySelector("td").innerHTML = impactTable(impact);
+      const active = Object.entries(this.filters).filter(([, value]) => value);
+      const scope = active.length
+        ? `<p class="small" data-key="impact-filters">Only visits matching ${esc(active.map(([k, v]) => `${k} ${v}`).join(", "))}
+            (the filters you came with) · <a href="${esc(pageUrl("actions.html", this.project.id))}">use every visit</a></p>`
+        : "";
+      detail.querySelector("td").innerHTML = scope + impactTable(impact);
     } catch (e) {
       detail.querySelector("td").innerHTML = `<p class="error">${esc(problemText(e))}</p>`;
     }

@@ -37,6 +37,7 @@ class CxMapPage {
       <p class="error" id="map-error" role="alert"></p>
       <section class="card" id="cx-map-card" aria-labelledby="cx-map-title">
         <h2 id="cx-map-title">Measured journey against the desired journey</h2>
+        <p class="small muted swipe-hint">Swipe sideways to see every step.</p>
         <div id="cx-map"><p class="muted">Loading…</p></div>
         <p class="cx-legend">
           <span class="flag truth">★ Moment of truth</span>
