@@ -38,7 +38,7 @@ export function cxMap(doc, { actionLink = () => "", passMark = null } = {}) {
   const cell = (step, cls, body, attrs = "") =>
     `<div class="cx-cell ${cls}${starts.has(step.step_key) ? " phase-start" : ""}${flagClasses(step)}" data-step="${esc(step.step_key)}"${attrs}>${body}</div>`;
   const label = (text, note = "") =>
-    `<div class="cx-label" role="rowheader">${text}${note ? `<span class="muted">${note}</span>` : ""}</div>`;
+    `<div class="cx-label" role="rowheader">${text}${note ? `<span class="muted key">${note}</span>` : ""}</div>`;
 
   const phases = doc.phases
     .filter((phase) => phase.steps.length)
@@ -114,9 +114,9 @@ export function cxMap(doc, { actionLink = () => "", passMark = null } = {}) {
       ${label("Phase")}${phases}
       ${label("Touchpoint")}${touchpoints}
       ${label("Step")}${names}
-      ${label("Score", `<span class="swatch measured"></span>measured <span class="swatch desired"></span>desired`)}${scoreLane}
+      ${label("Score", `<span><span class="swatch measured"></span>measured</span><span><span class="swatch desired"></span>desired</span>`)}${scoreLane}
       ${label("", "")}${scores}
-      ${label("Emotion", `<span class="swatch conscious"></span>conscious <span class="swatch implicit"></span>implicit`)}${emotionLane}
+      ${label("Emotion", `<span><span class="swatch conscious"></span>conscious</span><span><span class="swatch implicit"></span>implicit</span>`)}${emotionLane}
       ${label("", "")}${emotions}
       ${label("Flags")}${flags}
     </div>

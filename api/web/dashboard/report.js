@@ -40,7 +40,7 @@ function section(id, title, body, first = false) {
 
 function filterText(filters, waves) {
   const wave = waves.find((w) => String(w.id) === filters.wave);
-  const parts = [wave ? `Wave ${wave.name} (${wave.starts_on} – ${wave.ends_on})` : "All waves"];
+  const parts = [wave ? `Wave: ${wave.name} (${wave.starts_on} – ${wave.ends_on})` : "All waves"];
   if (filters.region) parts.push(`region ${filters.region}`);
   if (filters.location) parts.push(`location #${filters.location}`);
   if (filters.channel) parts.push(`channel ${fmt.CHANNELS[filters.channel] || filters.channel}`);
