@@ -19,7 +19,7 @@ import pytest
 from pypdf import PdfReader
 
 from api.db import Database
-from tests.browser.conftest import CHROMIUM, SCREENSHOTS, needs_chromium
+from tests.browser.conftest import SCREENSHOTS, needs_chromium
 from tests.conftest import LiveServer
 from tests.cxmap.conftest import LATE_DONE_ON, QUEUE_FIXED_ON, STEPS, Seeded, seed_cx_project
 from tests.helpers import PASSWORD, login
@@ -75,16 +75,10 @@ def site(db: Database, live_server: LiveServer) -> Iterator[Site]:
         yield Site(url=live_server.url, http=http, seeded=seeded)
 
 
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    from playwright import sync_api
-
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox", "--disable-gpu"]
-        )
-        yield browser
-        browser.close()
+@pytest.fixture
+def chromium(browser: Any) -> Any:
+    """The session's Chromium (tests/browser/conftest.py): one Playwright per test session."""
+    return browser
 
 
 def open_page(chromium: Any, site: Site, path: str, viewport: dict[str, int] = DESKTOP) -> Any:

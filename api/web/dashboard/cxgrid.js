@@ -44,7 +44,7 @@ export function cxMap(doc, { actionLink = () => "", passMark = null } = {}) {
     .filter((phase) => phase.steps.length)
     .map(
       (phase) =>
-        `<div class="cx-phase" style="grid-column: span ${phase.steps.length}" data-phase="${esc(phase.phase_key)}">${esc(phase.name || phase.phase_key)}</div>`,
+        `<div class="cx-phase" style="grid-column: span ${phase.steps.length}" data-phase="${esc(phase.phase_key)}"><span>${esc(phase.name || phase.phase_key)}</span></div>`,
     )
     .join("");
   const touchpoints = steps
