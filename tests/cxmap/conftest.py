@@ -32,7 +32,7 @@ from api.assignments.models import Assignment, AssignmentStatus
 from api.db import Database
 from api.journeys.service import load_version
 from api.personas.models import Persona
-from api.projects.models import Project, ProjectCaps
+from api.projects.models import Project, ProjectCaps, Wave
 from api.results.materialise import materialise_visit
 from api.visits.models import StepObservation, Visit
 from tests.helpers import BRIEFING, World, login, standard_world
@@ -138,7 +138,13 @@ class CxWorld:
         )
 
 
-def _seed_visits(db: Database, world: World, data: Generated, personas: dict[str, int]) -> None:
+def _seed_visits(
+    db: Database,
+    world: World,
+    data: Generated,
+    personas: dict[str, int],
+    waves: dict[str, int] | None = None,
+) -> None:
     with db.session() as session:
         project = session.get(Project, world.ids["Alpha"])
         assert project is not None and project.journey_version_id is not None
@@ -150,6 +156,7 @@ def _seed_visits(db: Database, world: World, data: Generated, personas: dict[str
                 location_id=world.ids["Alpha/loc0"],
                 shopper_id=world.ids["shopper-1"],
                 persona_id=personas[persona],
+                wave_id=None if not waves else waves[wave_of(day)],
                 journey_version_id=project.journey_version_id,
                 status=AssignmentStatus.approved,
                 window_start=start - timedelta(hours=2),
@@ -198,9 +205,24 @@ def _seed_visits(db: Database, world: World, data: Generated, personas: dict[str
             materialise_visit(session, visit_id=visit_id)
 
 
-@pytest.fixture
-def cx(client: TestClient, db: Database) -> CxWorld:
+def wave_of(day: date) -> str:
+    """With waves: the first 20 visits fall in "Wave 1", the last 20 in "Wave 2"."""
+    return "Wave 1" if day < FIRST_DAY + timedelta(days=VISITS // 2) else "Wave 2"
+
+
+@dataclass
+class Seeded:
+    world: World
+    data: Generated
+    personas: dict[str, int]
+    waves: dict[str, int]
+
+
+def seed_cx_project(db: Database, *, waves: bool = False) -> Seeded:
+    """The generated project (Alpha of ``standard_world``) with its approved, materialised visits;
+    ``waves`` splits them into two waves of 20."""
     world = standard_world(db, caps=ProjectCaps())
+    wave_ids: dict[str, int] = {}
     with db.session() as session:
         project = session.get(Project, world.ids["Alpha"])
         assert project is not None
@@ -220,14 +242,32 @@ def cx(client: TestClient, db: Database) -> CxWorld:
             session.add(persona)
             session.flush()
             personas[name] = persona.id or 0
+        if waves:
+            half = timedelta(days=VISITS // 2)
+            for name, start in (("Wave 1", FIRST_DAY), ("Wave 2", FIRST_DAY + half)):
+                wave = Wave(
+                    project_id=project.id or 0,
+                    name=name,
+                    starts_on=start,
+                    ends_on=start + half - timedelta(days=1),
+                )
+                session.add(wave)
+                session.flush()
+                wave_ids[name] = wave.id or 0
     data = generate()
-    _seed_visits(db, world, data, personas)
+    _seed_visits(db, world, data, personas, wave_ids)
+    return Seeded(world=world, data=data, personas=personas, waves=wave_ids)
+
+
+@pytest.fixture
+def cx(client: TestClient, db: Database) -> CxWorld:
+    seeded = seed_cx_project(db)
     return CxWorld(
         client=client,
         db=db,
-        world=world,
-        data=data,
-        personas=personas,
+        world=seeded.world,
+        data=seeded.data,
+        personas=seeded.personas,
         manager=login(client, "mgr-a"),
         viewer=login(client, "acme-viewer"),
     )

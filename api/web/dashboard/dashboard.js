@@ -7,6 +7,7 @@ import * as charts from "./charts.js";
 import { fetchFigures, fetchMoreLocations } from "./figures.js";
 import * as fmt from "./format.js";
 import { pyramid } from "./pyramid.js";
+import { projectPages, recheckPanel } from "./recheck.js";
 
 const LIVE_EVENTS = new Set(["visit.approved", "visit.revoked", "results.changed"]);
 const DEBOUNCE_MS = 250;
@@ -50,6 +51,8 @@ export class Dashboard {
     document.getElementById("project-name").textContent = project.name;
     document.title = `${project.name} · Fieldwork dashboard`;
     this.main.innerHTML = skeleton(project);
+    projectPages(this.main.querySelector("#project-pages"), project.id);
+    recheckPanel(this.main.querySelector("#recheck-card"), project.id);
     this.renderFilters();
     this.main.querySelector("#filters").addEventListener("change", () => this.onFilterChange());
     this.main.querySelector("#clear-filters").addEventListener("click", () => {
@@ -326,6 +329,7 @@ function skeleton(project) {
       <span class="muted" id="updated"></span>
       <a href="/dashboard/" class="all-projects">All projects</a>
     </div>
+    <div id="project-pages"></div>
     <form class="filters card" id="filters" aria-label="Filters">
       <label>Wave <select name="wave" id="filter-wave"></select></label>
       <label>Region <select name="region" id="filter-region"></select></label>
@@ -336,6 +340,7 @@ function skeleton(project) {
     <p class="error" id="figures-error" role="alert"></p>
     <p class="card empty-notice" id="empty-notice" hidden></p>
     <section class="kpis" id="kpis" aria-label="Key figures"></section>
+    <section class="card recheck-panel" id="recheck-card" hidden><h2>Due for re-check</h2><div id="recheck-panel"></div></section>
     <div class="dash-grid">
       ${card("trend", "Trend per wave", chartBody("trend", "Mean score and pass rate per wave"))}
       ${card("phases", "Phases", chartBody("phases", "Mean score per phase"))}
