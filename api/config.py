@@ -32,6 +32,14 @@ class Settings(BaseSettings):
     expiry_interval_seconds: int = Field(
         default=60, ge=0, description="0 disables the expiry sweep."
     )
+    workers: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="Server processes of `fieldwork serve`. On SQLite live events reach only "
+        "the dashboards of the process that wrote them, so more than one needs PostgreSQL "
+        "for live dashboards.",
+    )
 
     @field_validator("cors_origins", mode="before")
     @classmethod

@@ -1,6 +1,6 @@
 """Field-capture ingest: N shoppers send complete 20-step visits through real HTTP.
 
-    python bench/ingest.py [--shoppers 20] [--visits 5] [--workers 1] [--database-url URL]
+    python bench/ingest.py [--shoppers 20] [--visits 5] [--workers 2] [--database-url URL]
 
 The API runs under uvicorn in its own process on a loopback port; the shoppers are threads with
 keep-alive connections in this process. Every visit is a check-in, 20 steps with answers and both
@@ -424,7 +424,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shoppers", type=int, default=20)
     parser.add_argument("--visits", type=int, default=5, help="per shopper and per phase")
-    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    parser.add_argument("--workers", type=int, default=2, help="server worker processes")
     parser.add_argument("--database-url", default="", help="default: a fresh SQLite file")
     args = parser.parse_args()
 

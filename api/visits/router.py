@@ -92,7 +92,7 @@ def _too_large(limit: int) -> PayloadTooLarge:
     return PayloadTooLarge(f"A file may be at most {limit:,} bytes.", limit=limit)
 
 
-def media_store(request: Request) -> MediaStore:
+async def media_store(request: Request) -> MediaStore:
     """The app's media store; a deployment may set ``app.state.media_store`` (e.g. S3)."""
     store: MediaStore | None = getattr(request.app.state, "media_store", None)
     if store is None:
@@ -176,10 +176,8 @@ def write_step(
     """Write one step's observation (create or replace); a resend changes nothing."""
     write = service.step_input(step_key, data)  # before the write transaction begins
     with db.session() as session:
-        visit, assignment = service.own_visit(session, shopper=user, visit_id=visit_id)
-        row, _ = service.write_step(
-            session, visit=visit, assignment=assignment, write=write, actor=user
-        )
+        visit = service.own_visit_ref(session, shopper=user, visit_id=visit_id)
+        row, _ = service.write_step(session, visit=visit, write=write, actor=user)
     return _json(service.step_body(row))
 
 
