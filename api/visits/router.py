@@ -190,11 +190,8 @@ def submit_visit(visit_id: int, data: VisitSubmit, db: DatabaseDep, user: Shoppe
     """Check out: submit the complete visit (422 lists everything still missing)."""
     with db.session() as session:
         visit, assignment = service.own_visit(session, shopper=user, visit_id=visit_id)
-        rows = service.visit_rows(session, visit_id=visit.id)
-        service.submit(
-            session, visit=visit, assignment=assignment, data=data, actor=user, rows=rows
-        )
-        public = service.visit_public(session, visit=visit, assignment=assignment, rows=rows)
+        service.submit(session, visit=visit, assignment=assignment, data=data, actor=user)
+        public = service.visit_public(session, visit=visit, assignment=assignment)
     return _json(public)
 
 

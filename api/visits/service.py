@@ -319,11 +319,12 @@ _VISIT_REF = (
     )
     .join(_assignments, _assignments.c.id == _visits.c.assignment_id)
     .where(_visits.c.id == bindparam("visit_id"))
+    .with_for_update(of=_visits)  # PostgreSQL; SQLite's writer holds the database already
 )
 
 
 def own_visit_ref(session: Session, *, shopper: User, visit_id: int) -> VisitRef:
-    """``own_visit`` for a step write: the same refusals, one Core query."""
+    """``own_visit`` and ``_lock`` of the visit for a step write: the same refusals, one query."""
     row = session.execute(_VISIT_REF, {"visit_id": visit_id}).first()
     if shopper.role != Role.shopper or row is None or row.shopper_id != shopper.id:
         raise NotFound(f"No visit {visit_id}.")
@@ -512,8 +513,9 @@ class _Steps:
 def write_step(
     session: Session, *, visit: VisitRef, write: StepInput, actor: User
 ) -> tuple[dict[str, Any], bool]:
-    """Create or replace one step's observation; returns its row and whether anything changed."""
-    _lock(session, Visit, visit.id)
+    """Create or replace one step's observation; returns its row and whether anything changed.
+
+    ``visit`` comes from ``own_visit_ref``, which locked it."""
     steps = _Steps(session, visit_id=visit.id, writes=[write])
     row, changed = steps.apply(session, visit=visit, write=write, actor=actor)
     steps.store(session)
@@ -649,7 +651,8 @@ def submit(
 ) -> tuple[Visit, bool]:
     """Check out: the visit must be complete against its journey version.
 
-    ``rows``: the visit's rows if the caller loaded them already (they are read, not changed).
+    ``rows``: the visit's rows if the caller loaded them already, after locking the visit (they
+    are read, not changed).
     """
     uuid = str(data.client_uuid)
     digest = payload_hash(data.model_dump(mode="json"))
@@ -660,7 +663,8 @@ def submit(
         return visit, False
     _editable(assignment, "it can be submitted")
     definition = journey_of(session, version_id=assignment.journey_version_id)
-    rows = rows or visit_rows(session, visit_id=visit.id)
+    if rows is None:
+        rows = visit_rows(session, visit_id=visit.id)
     errors, missing_media = _completeness(definition, rows)
     if errors:
         raise Invalid(
@@ -830,7 +834,8 @@ def visit_public(
     note = _return_note(session, assignment)
     definition = journey_of(session, version_id=assignment.journey_version_id)
     order = {step.key: i for i, (_, step) in enumerate(definition.steps())}
-    rows = rows or visit_rows(session, visit_id=visit.id)
+    if rows is None:
+        rows = visit_rows(session, visit_id=visit.id)
     steps = sorted(rows.steps, key=lambda row: order.get(row.step_key, len(order)))
     media = rows.media
     uploaded = {m.client_uuid for m in media}
