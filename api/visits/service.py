@@ -341,6 +341,19 @@ def _editable(assignment: Assignment | VisitRef, what: str) -> None:
 
 _step_rows = StepObservation.__table__  # type: ignore[attr-defined]
 _media_rows = Media.__table__  # type: ignore[attr-defined]
+# Statements built once: building one per request (values, IN lists) cost more than running it.
+_STEPS_TOUCHED = select(_step_rows).where(
+    _step_rows.c.client_uuid.in_(bindparam("uuids", expanding=True))
+    | (
+        (_step_rows.c.visit_id == bindparam("visit_id"))
+        & _step_rows.c.step_key.in_(bindparam("step_keys", expanding=True))
+    )
+)
+_UPDATE_STEP = update(_step_rows).where(
+    _step_rows.c.visit_id == bindparam("b_visit_id"),
+    _step_rows.c.step_key == bindparam("b_step_key"),
+)
+_NOT_UPDATED = frozenset({"id", "visit_id", "step_key", "created_at", "stored"})
 # StepObservationPublic's fields, read straight from a row's mapping to build responses.
 PUBLIC_STEP_FIELDS = tuple(StepObservationPublic.model_fields)
 
@@ -389,15 +402,13 @@ class _Steps:
         if not writes:
             return
         # One query finds both resends (same UUID, maybe of another visit) and the steps written.
-        table = _step_rows
         rows = session.execute(
-            select(table).where(
-                table.c.client_uuid.in_([w.uuid for w in writes])
-                | (
-                    (table.c.visit_id == visit_id)
-                    & table.c.step_key.in_({w.step_key for w in writes})
-                )
-            )
+            _STEPS_TOUCHED,
+            {
+                "uuids": [w.uuid for w in writes],
+                "visit_id": visit_id,
+                "step_keys": list({w.step_key: None for w in writes}),
+            },
         ).mappings()
         for found in rows:
             row = {**found, "stored": True}
@@ -492,20 +503,25 @@ class _Steps:
 
     def store(self, session: Session) -> None:
         """Write the staged rows: new ones in one multi-row insert."""
-        table = _step_rows
         if self._new:
             session.execute(
-                insert(table),
+                insert(_step_rows),
                 [{k: v for k, v in row.items() if k != "stored"} for row in self._new],
             )
             for row in self._new:
                 row["stored"] = True
-        for row in self._changed.values():
-            changes = {k: v for k, v in row.items() if k not in ("id", "stored", "created_at")}
+        if self._changed:
+            # The SET clause is the columns named in the parameters; one statement, compiled once.
             session.execute(
-                update(table)
-                .where(table.c.visit_id == row["visit_id"], table.c.step_key == row["step_key"])
-                .values(**changes)
+                _UPDATE_STEP,
+                [
+                    {
+                        **{k: v for k, v in row.items() if k not in _NOT_UPDATED},
+                        "b_visit_id": row["visit_id"],
+                        "b_step_key": row["step_key"],
+                    }
+                    for row in self._changed.values()
+                ],
             )
         self._new, self._changed = [], {}
 
