@@ -637,11 +637,17 @@ class VisitRows:
     media: Sequence[Row[Any]]
 
 
+_VISIT_STEPS = select(_step_rows).where(_step_rows.c.visit_id == bindparam("visit_id"))
+_VISIT_MEDIA = (
+    select(_media_rows)
+    .where(_media_rows.c.visit_id == bindparam("visit_id"))
+    .order_by(_media_rows.c.id)
+)
+
+
 def visit_rows(session: Session, *, visit_id: int | None) -> VisitRows:
-    steps = session.execute(select(_step_rows).where(_step_rows.c.visit_id == visit_id)).all()
-    media = session.execute(
-        select(_media_rows).where(_media_rows.c.visit_id == visit_id).order_by(_media_rows.c.id)
-    ).all()
+    steps = session.execute(_VISIT_STEPS, {"visit_id": visit_id}).all()
+    media = session.execute(_VISIT_MEDIA, {"visit_id": visit_id}).all()
     return VisitRows(steps, media)
 
 
