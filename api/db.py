@@ -4,8 +4,9 @@ On SQLite every writing transaction starts with ``BEGIN IMMEDIATE`` so that writ
 database lock up front instead of failing halfway; reads use a deferred transaction and, in WAL
 mode, never wait for writers. Writers queue in Python rather than in SQLite's busy handler, which
 sleeps in growing steps (long tails): on a lock in the process, then on a file lock shared by every
-process of the deployment (several server workers), which the kernel hands on at once. PostgreSQL runs at READ COMMITTED and services lock the rows they
-check (``SELECT ... FOR UPDATE``) where a rule must hold under concurrency.
+process of the deployment (several server workers), which the kernel hands on at once.
+PostgreSQL runs at READ COMMITTED and services lock the rows they check (``SELECT ... FOR
+UPDATE``) where a rule must hold under concurrency.
 """
 
 from __future__ import annotations
@@ -70,7 +71,9 @@ class _WriterQueue:
 
     A plain Lock for the threads of this process (FastAPI may begin and end one request's
     transaction on different threads), then an exclusive ``flock`` on a file beside the database
-    for the other processes; a process that dies drops its file lock with it.
+    for the other processes; a process that dies drops its file lock with it. The thread lock
+    gives up after ``WRITE_WAIT_SECONDS``; the file lock waits for the other process's
+    transaction, as long as that takes.
     """
 
     def __init__(self, path: Path | None) -> None:
