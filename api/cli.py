@@ -22,6 +22,10 @@ def _upgrade(db: Database) -> None:
     upgrade(db.engine)
 
 
+# Open event streams never end by themselves: give them a few seconds on shutdown.
+GRACEFUL_SHUTDOWN_SECONDS = 3
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -32,16 +36,32 @@ def cmd_serve(args: argparse.Namespace) -> int:
     _upgrade(db)
     if args.demo:
         cmd_demo_into(db)
+    workers = args.workers or settings.workers
     print(
-        f"Fieldwork on http://{args.host}:{args.port}/  (API docs: /docs, data: {settings.data_dir.resolve()})"
+        f"Fieldwork on http://{args.host}:{args.port}/  (API docs: /docs, data: {settings.data_dir.resolve()}"
+        f"{f', {workers} worker processes' if workers > 1 else ''})"
     )
-    # Open event streams never end by themselves: give them a few seconds on shutdown.
+    if workers == 1:
+        uvicorn.run(
+            create_app(settings, database=db),
+            host=args.host,
+            port=args.port,
+            log_level="info",
+            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+        )
+        return 0
+    # Each worker builds its app from the same environment; the secret key file is written here
+    # first, so that the workers do not race to generate it.
+    assert settings.resolved_secret_key
+    db.dispose()
     uvicorn.run(
-        create_app(settings, database=db),
+        "api.main:create_app",
+        factory=True,
         host=args.host,
         port=args.port,
+        workers=workers,
         log_level="info",
-        timeout_graceful_shutdown=3,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
     )
     return 0
 
@@ -137,6 +157,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--demo", action="store_true", help="load the demo project (once)")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="server processes (default: FIELDWORK_WORKERS, else 1); SQLite writers of all "
+        "processes queue on one lock, the rest runs in parallel",
+    )
     serve.set_defaults(func=cmd_serve)
 
     db = sub.add_parser("db", help="database commands")

@@ -59,6 +59,14 @@ class Settings(BaseSettings):
     webhook_poll_seconds: float = Field(
         default=5.0, gt=0, description="Look for due deliveries at least this often."
     )
+    workers: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="Server processes of `fieldwork serve`. On SQLite live events reach only "
+        "the dashboards of the process that wrote them, so more than one needs PostgreSQL "
+        "for live dashboards.",
+    )
 
     @field_validator("cors_origins", mode="before")
     @classmethod

@@ -2,25 +2,35 @@
 
 On SQLite every writing transaction starts with ``BEGIN IMMEDIATE`` so that writers queue on the
 database lock up front instead of failing halfway; reads use a deferred transaction and, in WAL
-mode, never wait for writers. PostgreSQL runs at READ COMMITTED and services lock the rows they
-check (``SELECT ... FOR UPDATE``) where a rule must hold under concurrency.
+mode, never wait for writers. Writers queue in Python rather than in SQLite's busy handler, which
+sleeps in growing steps (long tails): on a lock in the process, then on a file lock shared by every
+process of the deployment (several server workers), which the kernel hands on at once.
+PostgreSQL runs at READ COMMITTED and services lock the rows they check (``SELECT ... FOR
+UPDATE``) where a rule must hold under concurrency.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
+
+try:
+    import fcntl
+except ImportError:  # Windows: the workers of one process still queue on the thread lock
+    fcntl = None  # type: ignore[assignment]
 
 READ_ONLY = {"sqlite_begin": "DEFERRED"}
 WRITE_WAIT_SECONDS = 30
 _HOLDS_WRITE_LOCK = "fieldwork_holds_write_lock"
+CACHE = "fieldwork_cache"
 
 
 def normalise_url(url: str) -> str:
@@ -48,19 +58,60 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             max_overflow=32,
             **kwargs,
         )
-        _configure_sqlite(engine)
+        lock_path = None
+        if parsed.database and parsed.database != ":memory:" and "mode=memory" not in url:
+            lock_path = Path(f"{parsed.database}-writers")
+        _configure_sqlite(engine, _WriterQueue(lock_path))
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, **kwargs)
 
 
-def _configure_sqlite(engine: Engine) -> None:
-    # SQLite admits one writer at a time. Writers of this process queue on a lock instead of
-    # polling the database lock, whose busy handler sleeps in growing steps (long tails). The
-    # lock is taken when a writing transaction really begins (its first statement) and freed when
-    # it ends, so work before the first statement never holds it. A plain Lock, because FastAPI
-    # may begin and end one request's transaction on different threads.
-    writers = threading.Lock()
+class _WriterQueue:
+    """SQLite admits one writer at a time: the writers of all processes queue here.
 
+    A plain Lock for the threads of this process (FastAPI may begin and end one request's
+    transaction on different threads), then an exclusive ``flock`` on a file beside the database
+    for the other processes; a process that dies drops its file lock with it. The thread lock
+    gives up after ``WRITE_WAIT_SECONDS``; the file lock waits for the other process's
+    transaction, as long as that takes.
+    """
+
+    def __init__(self, path: Path | None) -> None:
+        self._threads = threading.Lock()
+        self._path = path
+        self._fd: int | None = None
+        self._pid = 0
+
+    def _file(self) -> int | None:
+        if self._path is None or fcntl is None:
+            return None
+        if self._fd is None or self._pid != os.getpid():  # a forked child opens its own
+            self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            self._pid = os.getpid()
+        return self._fd
+
+    def acquire(self) -> None:
+        if not self._threads.acquire(timeout=WRITE_WAIT_SECONDS):
+            raise TimeoutError(f"no database write slot within {WRITE_WAIT_SECONDS} s")
+        try:
+            fd = self._file()
+            if fd is not None:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+        except BaseException:
+            self._threads.release()
+            raise
+
+    def release(self) -> None:
+        try:
+            if self._fd is not None and self._pid == os.getpid() and fcntl is not None:
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+        finally:
+            self._threads.release()
+
+
+def _configure_sqlite(engine: Engine, writers: _WriterQueue) -> None:
+    # The write slot is taken when a writing transaction really begins (its first statement) and
+    # freed when it ends, so work before the first statement never holds it.
     def release(info: dict[str, Any]) -> None:
         if info.pop(_HOLDS_WRITE_LOCK, False):
             writers.release()
@@ -80,8 +131,7 @@ def _configure_sqlite(engine: Engine) -> None:
     def _on_begin(connection: Any) -> None:
         mode = connection.get_execution_options().get("sqlite_begin", "IMMEDIATE")
         if mode == "IMMEDIATE":
-            if not writers.acquire(timeout=WRITE_WAIT_SECONDS):
-                raise TimeoutError(f"no database write slot within {WRITE_WAIT_SECONDS} s")
+            writers.acquire()
             connection.info[_HOLDS_WRITE_LOCK] = True
         try:
             connection.exec_driver_sql(f"BEGIN {mode}")
@@ -105,18 +155,25 @@ class Database:
     def __init__(self, url: str) -> None:
         self.engine = make_engine(url)
         self._read_engine = self.engine.execution_options(**READ_ONLY)
+        # Immutable rows parsed once per deployment (published journey versions), shared by the
+        # sessions of this database through ``session.info[CACHE]``.
+        self.cache: dict[Any, Any] = {}
 
     @contextmanager
     def session(self, *, read_only: bool = False) -> Iterator[Session]:
         """A session whose transaction commits when the block succeeds, else rolls back."""
         bind = self._read_engine if read_only else self.engine
-        with Session(bind=bind, expire_on_commit=False) as session:
+        with Session(bind=bind, expire_on_commit=False, info={CACHE: self.cache}) as session:
             try:
                 yield session
                 session.commit()
             except BaseException:
                 session.rollback()
                 raise
+
+    def read_connection(self) -> Connection:
+        """A Core connection for a short read (deferred transaction, rolled back on close)."""
+        return self._read_engine.connect()
 
     def dispose(self) -> None:
         self.engine.dispose()

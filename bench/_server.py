@@ -11,6 +11,29 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of a process and all its descendants (Linux /proc), else None.
+
+    The benches report it per request: unlike wall times it hardly moves when other programs
+    load the machine.
+    """
+    try:
+        total = 0.0
+        pending = [pid]
+        while pending:
+            current = pending.pop()
+            stat = Path(f"/proc/{current}/stat").read_text()
+            fields = stat.rpartition(")")[2].split()
+            total += (int(fields[11]) + int(fields[12])) / _TICKS
+            for task in Path(f"/proc/{current}/task").iterdir():
+                children = (task / "children").read_text().split()
+                pending.extend(int(child) for child in children)
+        return total
+    except (OSError, ValueError):
+        return None
 
 
 def start_server(

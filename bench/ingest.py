@@ -1,6 +1,6 @@
 """Field-capture ingest: N shoppers send complete 20-step visits through real HTTP.
 
-    python bench/ingest.py [--shoppers 20] [--visits 5] [--workers 1] [--database-url URL]
+    python bench/ingest.py [--shoppers 20] [--visits 5] [--workers 2] [--database-url URL]
 
 The API runs under uvicorn in its own process on a loopback port; the shoppers are threads with
 keep-alive connections in this process. Every visit is a check-in, 20 steps with answers and both
@@ -44,7 +44,7 @@ from api.journeys.service import load_version
 from api.locations.models import Location
 from api.migrate import upgrade
 from api.projects.models import Project
-from bench._server import start_server
+from bench._server import cpu_seconds, start_server
 
 SECRET = "bench-secret-" + "x" * 40
 PHASES = ("orientation", "weighing", "purchase", "use", "evaluation")
@@ -264,9 +264,18 @@ class Shopper:
             self.json("submit", "POST", f"/visits/{visit_id}/submit", submit)
 
 
+class Phase:
+    """Wall time, request timings and CPU seconds (server process tree, this client) of a run."""
+
+    def __init__(self, elapsed: float, timings: dict[str, list[float]]) -> None:
+        self.elapsed, self.timings = elapsed, timings
+        self.server_cpu: float | None = None
+        self.client_cpu = 0.0
+
+
 def run_phase(
-    port: int, tokens: list[str], assignments: list[list[int]], batched: bool
-) -> tuple[float, dict[str, list[float]]]:
+    port: int, server_pid: int, tokens: list[str], assignments: list[list[int]], batched: bool
+) -> Phase:
     photo = small_jpeg()
     shoppers = [Shopper(port, token) for token in tokens]
     errors: list[BaseException] = []
@@ -282,19 +291,25 @@ def run_phase(
         threading.Thread(target=work, args=(s, ids))
         for s, ids in zip(shoppers, assignments, strict=True)
     ]
+    server0, client0 = cpu_seconds(server_pid), time.process_time()
     t0 = time.perf_counter()
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     elapsed = time.perf_counter() - t0
+    server1, client1 = cpu_seconds(server_pid), time.process_time()
     if errors:
         raise errors[0]
     timings: dict[str, list[float]] = defaultdict(list)
     for shopper in shoppers:
         for kind, values in shopper.timings.items():
             timings[kind].extend(values)
-    return elapsed, timings
+    phase = Phase(elapsed, timings)
+    if server0 is not None and server1 is not None:
+        phase.server_cpu = server1 - server0
+    phase.client_cpu = client1 - client0
+    return phase
 
 
 def pct(values: list[float], q: float) -> float:
@@ -302,12 +317,19 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
 
 
-def report(label: str, visits: int, elapsed: float, timings: dict[str, list[float]]) -> float:
+def report(label: str, visits: int, phase: Phase) -> float:
+    elapsed, timings = phase.elapsed, phase.timings
     rate = visits / elapsed
     requests = sum(len(v) for v in timings.values())
     print(
         f"\n{label}: {visits} visits in {elapsed:.2f} s = {rate:.1f} visits/s, {requests / elapsed:.0f} requests/s"
     )
+    if phase.server_cpu is not None:
+        print(
+            f"  server CPU {phase.server_cpu * 1000 / requests:.2f} ms/request, "
+            f"{phase.server_cpu * 1000 / visits:.1f} ms/visit; "
+            f"client CPU {phase.client_cpu * 1000 / visits:.1f} ms/visit"
+        )
     for kind, values in timings.items():
         print(
             f"  {kind:7s} n={len(values):5d}  p50 {pct(values, 0.5):6.1f} ms  p95 {pct(values, 0.95):6.1f} ms"
@@ -402,7 +424,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shoppers", type=int, default=20)
     parser.add_argument("--visits", type=int, default=5, help="per shopper and per phase")
-    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    parser.add_argument("--workers", type=int, default=2, help="server worker processes")
     parser.add_argument("--database-url", default="", help="default: a fresh SQLite file")
     args = parser.parse_args()
 
@@ -428,12 +450,10 @@ def main() -> None:
     try:
         single = [ids[: args.visits] for ids in assignments]
         batched = [ids[args.visits :] for ids in assignments]
-        elapsed, timings = run_phase(port, tokens, single, batched=False)
-        report("single step writes", per_phase, elapsed, timings)
-        elapsed, timings = run_phase(port, tokens, batched, batched=True)
-        http_rate = report(
-            "batched (start, photo, batch of 20 steps + submit)", per_phase, elapsed, timings
-        )
+        phase = run_phase(port, server.pid, tokens, single, batched=False)
+        report("single step writes", per_phase, phase)
+        phase = run_phase(port, server.pid, tokens, batched, batched=True)
+        http_rate = report("batched (start, photo, batch of 20 steps + submit)", per_phase, phase)
     finally:
         server.terminate()
         server.wait(timeout=10)

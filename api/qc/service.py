@@ -7,7 +7,8 @@ is summarised in ``QcSummary`` for the review queue.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 from sqlmodel import Session, col, func, select
 
@@ -22,10 +23,20 @@ from api.visits.models import Media, StepObservation, Visit
 from briefings import JourneyDefinition
 
 
-def visit_data(session: Session, *, visit: Visit, assignment: Assignment) -> scoring.VisitData:
-    """The visit as ``scoring`` sees it."""
+def visit_data(
+    session: Session,
+    *,
+    visit: Visit,
+    assignment: Assignment,
+    steps: Iterable[Any] | None = None,
+    media: Iterable[tuple[str, str]] | None = None,
+) -> scoring.VisitData:
+    """The visit as ``scoring`` sees it; ``steps`` (rows with the step columns as attributes)
+    and ``media`` ((client_uuid, sha256) pairs) when the caller has loaded them already."""
     assert visit.id is not None and assignment.shopper_id is not None
-    rows = session.exec(select(StepObservation).where(StepObservation.visit_id == visit.id))
+    rows = steps
+    if rows is None:
+        rows = session.exec(select(StepObservation).where(StepObservation.visit_id == visit.id))
     observations = [
         scoring.StepObservation(
             step_key=row.step_key,
@@ -39,9 +50,10 @@ def visit_data(session: Session, *, visit: Visit, assignment: Assignment) -> sco
         )
         for row in rows
     ]
-    media = session.exec(
-        select(Media.client_uuid, Media.sha256).where(Media.visit_id == visit.id)
-    ).all()
+    if media is None:
+        media = session.exec(
+            select(Media.client_uuid, Media.sha256).where(Media.visit_id == visit.id)
+        ).all()
     return scoring.VisitData(
         visit_id=visit.id,
         shopper_id=assignment.shopper_id,
@@ -80,15 +92,24 @@ def _hashes_elsewhere(session: Session, *, visit_id: int, hashes: Sequence[str])
 
 
 def run_qc_on_submit(
-    session: Session, *, visit: Visit, assignment: Assignment, journey: JourneyDefinition
+    session: Session,
+    *,
+    visit: Visit,
+    assignment: Assignment,
+    journey: JourneyDefinition,
+    steps: Iterable[Any] | None = None,
+    media: Iterable[tuple[str, str]] | None = None,
 ) -> list[scoring.Flag]:
-    """Check a just-submitted visit, store the run, and auto-approve it when the project allows."""
+    """Check a just-submitted visit, store the run, and auto-approve it when the project allows.
+
+    ``steps`` and ``media`` as for ``visit_data``.
+    """
     assert visit.id is not None
     project = session.get(Project, assignment.project_id)
     location = session.get(Location, assignment.location_id)
     assert project is not None and location is not None
     config = project.qc_config
-    data = visit_data(session, visit=visit, assignment=assignment)
+    data = visit_data(session, visit=visit, assignment=assignment, steps=steps, media=media)
     flags = scoring.run_qc(
         journey,
         data,

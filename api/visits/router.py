@@ -10,8 +10,10 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, File, Form, Request, Response, UploadFile, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
+from pydantic_core import to_json
 
 from api.deps import (
+    DatabaseDep,
     FieldUser,
     SessionDep,
     ShopperUser,
@@ -90,7 +92,7 @@ def _too_large(limit: int) -> PayloadTooLarge:
     return PayloadTooLarge(f"A file may be at most {limit:,} bytes.", limit=limit)
 
 
-def media_store(request: Request) -> MediaStore:
+async def media_store(request: Request) -> MediaStore:
     """The app's media store; a deployment may set ``app.state.media_store`` (e.g. S3)."""
     store: MediaStore | None = getattr(request.app.state, "media_store", None)
     if store is None:
@@ -102,8 +104,17 @@ def media_store(request: Request) -> MediaStore:
 MediaStoreDep = Annotated[MediaStore, Depends(media_store)]
 
 
-def _respond(response: Response, created: bool) -> None:
-    response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+def _json(content: Any, *, created: bool = False) -> Response:
+    """A response serialised once (the route's response_model documents its shape).
+
+    FastAPI would dump a returned model to Python, validate that against the response model and
+    serialise it again; on the field-capture routes that was a large part of the work.
+    """
+    return Response(
+        to_json(content),
+        status_code=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        media_type="application/json",
+    )
 
 
 # ---------------------------------------------------------------- briefing
@@ -128,19 +139,23 @@ def take_quiz(
 # ---------------------------------------------------------------- visit
 
 
-@router.post("/assignments/{assignment_id}/visit", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/assignments/{assignment_id}/visit",
+    status_code=status.HTTP_201_CREATED,
+    response_model=VisitPublic,
+)
 def start_visit(
-    assignment_id: int,
-    data: VisitStart,
-    session: SessionDep,
-    user: ShopperUser,
-    response: Response,
-) -> VisitPublic:
+    assignment_id: int, data: VisitStart, db: DatabaseDep, user: ShopperUser
+) -> Response:
     """Check in: start the visit of an accepted assignment (a resend returns the visit)."""
-    assignment = service.own_assignment(session, shopper=user, assignment_id=assignment_id)
-    visit, created = service.start_visit(session, assignment=assignment, shopper=user, data=data)
-    _respond(response, created)
-    return service.visit_public(session, visit=visit, assignment=assignment)
+    with db.session() as session:
+        assignment = service.own_assignment(session, shopper=user, assignment_id=assignment_id)
+        visit, created = service.start_visit(
+            session, assignment=assignment, shopper=user, data=data
+        )
+        rows = service.VisitRows((), ()) if created else None  # nothing written to it yet
+        public = service.visit_public(session, visit=visit, assignment=assignment, rows=rows)
+    return _json(public, created=created)
 
 
 @router.get("/assignments/{assignment_id}/visit")
@@ -158,38 +173,38 @@ def read_visit(visit_id: int, session: SessionDep, user: FieldUser) -> VisitPubl
     return service.visit_public(session, visit=visit, assignment=assignment)
 
 
-@router.put("/visits/{visit_id}/steps/{step_key}")
+@router.put("/visits/{visit_id}/steps/{step_key}", response_model=StepObservationPublic)
 def write_step(
-    visit_id: int, step_key: str, data: StepWrite, session: SessionDep, user: ShopperUser
-) -> StepObservationPublic:
+    visit_id: int, step_key: str, data: StepWrite, db: DatabaseDep, user: ShopperUser
+) -> Response:
     """Write one step's observation (create or replace); a resend changes nothing."""
-    visit, assignment = service.own_visit(session, shopper=user, visit_id=visit_id)
-    row, _ = service.write_step(
-        session, visit=visit, assignment=assignment, step_key=step_key, data=data, actor=user
-    )
-    return service.step_public(row)
+    write = service.step_input(step_key, data)  # before the write transaction begins
+    with db.session() as session:
+        visit = service.own_visit_ref(session, shopper=user, visit_id=visit_id)
+        row, _ = service.write_step(session, visit=visit, write=write, actor=user)
+    return _json(service.step_body(row))
 
 
-@router.post("/visits/{visit_id}/submit")
-def submit_visit(
-    visit_id: int, data: VisitSubmit, session: SessionDep, user: ShopperUser
-) -> VisitPublic:
+@router.post("/visits/{visit_id}/submit", response_model=VisitPublic)
+def submit_visit(visit_id: int, data: VisitSubmit, db: DatabaseDep, user: ShopperUser) -> Response:
     """Check out: submit the complete visit (422 lists everything still missing)."""
-    visit, assignment = service.own_visit(session, shopper=user, visit_id=visit_id)
-    service.submit(session, visit=visit, assignment=assignment, data=data, actor=user)
-    return service.visit_public(session, visit=visit, assignment=assignment)
+    with db.session() as session:
+        visit, assignment = service.own_visit(session, shopper=user, visit_id=visit_id)
+        service.submit(session, visit=visit, assignment=assignment, data=data, actor=user)
+        public = service.visit_public(session, visit=visit, assignment=assignment)
+    return _json(public)
 
 
-@router.post("/visits/{visit_id}/batch")
-def run_batch(
-    visit_id: int, data: BatchRequest, session: SessionDep, user: ShopperUser
-) -> BatchResponse:
+@router.post("/visits/{visit_id}/batch", response_model=BatchResponse)
+def run_batch(visit_id: int, data: BatchRequest, db: DatabaseDep, user: ShopperUser) -> Response:
     """Apply several queued writes of one visit in order, each with its own result."""
-    visit, assignment = service.own_visit(session, shopper=user, visit_id=visit_id)
-    results = service.run_batch(
-        session, visit=visit, assignment=assignment, operations=data.operations, actor=user
-    )
-    return BatchResponse(results=results)
+    operations = service.parse_operations(data.operations)  # before the write transaction
+    with db.session() as session:
+        visit, assignment = service.own_visit(session, shopper=user, visit_id=visit_id)
+        results = service.run_batch(
+            session, visit=visit, assignment=assignment, operations=operations, actor=user
+        )
+    return _json({"results": results})
 
 
 # ---------------------------------------------------------------- media
@@ -198,14 +213,13 @@ def run_batch(
 def upload_media(
     visit_id: int,
     request: Request,
-    response: Response,
     user: ShopperUser,
     store: MediaStoreDep,
     file: Annotated[UploadFile, File(description="The photo; its type is read from its bytes.")],
     client_uuid: Annotated[UUID, Form()],
     step_key: Annotated[str, Form(max_length=64)],
     question_key: Annotated[str | None, Form(max_length=64)] = None,
-) -> MediaPublic:
+) -> Response:
     """Upload a photo of a step (multipart); it is verified, re-encoded and stored by SHA-256."""
     limit = get_app_settings(request).max_upload_bytes
     raw = file.file.read(limit + 1)
@@ -230,8 +244,7 @@ def upload_media(
             store=store,
         )
         public = service.media_public(media)
-    _respond(response, created)
-    return public
+    return _json(public, created=created)
 
 
 router.add_api_route(

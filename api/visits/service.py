@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import case
+from sqlalchemy import Row, bindparam, case, insert, update
 from sqlmodel import Session, col, func, select
 
 from api.accounts.models import Role, User
@@ -23,6 +25,7 @@ from api.assignments.states import transition
 from api.audit.models import AuditEntry
 from api.audit.service import record
 from api.common import utcnow
+from api.db import CACHE
 from api.errors import Conflict, FieldworkError, Invalid, NotFound
 from api.journeys.models import JourneyVersion, VersionStatus
 from api.qc.service import run_qc_on_submit
@@ -30,7 +33,6 @@ from api.reviews.models import Review, ReviewAction
 from api.visits.media import CleanImage, MediaStore, NotAnImage
 from api.visits.models import (
     BatchOperation,
-    BatchResult,
     BriefingAttempt,
     BriefingPublic,
     GeoPublic,
@@ -98,6 +100,10 @@ _definitions: dict[tuple[int, datetime], JourneyDefinition] = {}
 
 def journey_of(session: Session, *, version_id: int) -> JourneyDefinition:
     """The journey version's definition."""
+    # Sessions of a Database share its cache: a published version found there needs no query.
+    shared: dict[Any, Any] | None = session.info.get(CACHE)
+    if shared is not None and (found := shared.get(("journey", version_id))) is not None:
+        return found  # type: ignore[no-any-return]
     stamp = session.exec(
         select(JourneyVersion.created_at, JourneyVersion.status).where(
             JourneyVersion.id == version_id
@@ -108,6 +114,8 @@ def journey_of(session: Session, *, version_id: int) -> JourneyDefinition:
     key = (version_id, stamp[0])
     cached = _definitions.get(key)
     if cached is not None:
+        if shared is not None:
+            shared[("journey", version_id)] = cached
         return cached
     version = session.get(JourneyVersion, version_id)
     assert version is not None
@@ -116,6 +124,8 @@ def journey_of(session: Session, *, version_id: int) -> JourneyDefinition:
         if len(_definitions) >= 256:
             _definitions.clear()
         _definitions[key] = definition
+        if shared is not None:
+            shared[("journey", version_id)] = definition
     return definition
 
 
@@ -285,7 +295,43 @@ def start_visit(
 # ---------------------------------------------------------------- steps
 
 
-def _editable(assignment: Assignment, what: str) -> None:
+@dataclass(frozen=True)
+class VisitRef:
+    """What a step write reads of its visit and assignment, without building ORM objects."""
+
+    id: int
+    status: AssignmentStatus
+    journey_version_id: int
+
+    @classmethod
+    def of(cls, visit: Visit, assignment: Assignment) -> VisitRef:
+        assert visit.id is not None
+        return cls(visit.id, assignment.status, assignment.journey_version_id)
+
+
+_visits, _assignments = Visit.__table__, Assignment.__table__  # type: ignore[attr-defined]
+_VISIT_REF = (
+    select(
+        _visits.c.id,
+        _assignments.c.status,
+        _assignments.c.journey_version_id,
+        _assignments.c.shopper_id,
+    )
+    .join(_assignments, _assignments.c.id == _visits.c.assignment_id)
+    .where(_visits.c.id == bindparam("visit_id"))
+    .with_for_update(of=_visits)  # PostgreSQL; SQLite's writer holds the database already
+)
+
+
+def own_visit_ref(session: Session, *, shopper: User, visit_id: int) -> VisitRef:
+    """``own_visit`` and ``_lock`` of the visit for a step write: the same refusals, one query."""
+    row = session.execute(_VISIT_REF, {"visit_id": visit_id}).first()
+    if shopper.role != Role.shopper or row is None or row.shopper_id != shopper.id:
+        raise NotFound(f"No visit {visit_id}.")
+    return VisitRef(row.id, row.status, row.journey_version_id)
+
+
+def _editable(assignment: Assignment | VisitRef, what: str) -> None:
     if assignment.status not in EDITABLE:
         raise Conflict(
             f"The visit is {assignment.status}; {what} only while it is in progress or returned.",
@@ -293,63 +339,118 @@ def _editable(assignment: Assignment, what: str) -> None:
         )
 
 
-def _snapshot(row: StepObservation) -> dict[str, Any]:
-    return step_public(row).model_dump(mode="json", exclude={"updated_at"})
+_step_rows = StepObservation.__table__  # type: ignore[attr-defined]
+_media_rows = Media.__table__  # type: ignore[attr-defined]
+# Statements built once: building one per request (values, IN lists) cost more than running it.
+_STEPS_TOUCHED = select(_step_rows).where(
+    _step_rows.c.client_uuid.in_(bindparam("uuids", expanding=True))
+    | (
+        (_step_rows.c.visit_id == bindparam("visit_id"))
+        & _step_rows.c.step_key.in_(bindparam("step_keys", expanding=True))
+    )
+)
+_UPDATE_STEP = update(_step_rows).where(
+    _step_rows.c.visit_id == bindparam("b_visit_id"),
+    _step_rows.c.step_key == bindparam("b_step_key"),
+)
+_NOT_UPDATED = frozenset({"id", "visit_id", "step_key", "created_at", "stored"})
+# StepObservationPublic's fields, read straight from a row's mapping to build responses.
+PUBLIC_STEP_FIELDS = tuple(StepObservationPublic.model_fields)
+
+
+@dataclass(frozen=True)
+class StepInput:
+    """A parsed step write and its payload hash, computed before the database is touched."""
+
+    step_key: str
+    data: StepWrite
+    uuid: str
+    body: dict[str, Any]
+    digest: str
+
+
+def step_input(step_key: str, data: StepWrite) -> StepInput:
+    body = data.model_dump(mode="json")
+    digest = payload_hash({"step_key": step_key, **body})
+    return StepInput(step_key, data, str(data.client_uuid), body, digest)
+
+
+def step_body(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A step row (a mapping of its columns) as StepObservationPublic's fields."""
+    return {name: row[name] for name in PUBLIC_STEP_FIELDS}
+
+
+def _snapshot(row: Mapping[str, Any]) -> dict[str, Any]:
+    return StepObservationPublic.model_validate(step_body(row)).model_dump(
+        mode="json", exclude={"updated_at"}
+    )
 
 
 class _Steps:
-    """A visit's step observations, and the rows that hold the client_uuids being written."""
+    """The step rows that a set of writes touches, as mutable dicts; Core statements store them.
 
-    def __init__(self, session: Session, *, visit_id: int | None, uuids: list[str]) -> None:
-        # One query finds both resends (same UUID, maybe of another visit) and current steps.
-        rows = session.exec(
-            select(StepObservation).where(
-                col(StepObservation.client_uuid).in_(uuids)
-                | (col(StepObservation.visit_id) == visit_id)
-            )
-        ).all()
-        self.by_uuid = {row.client_uuid: row for row in rows}
-        self.by_step = {row.step_key: row for row in rows if row.visit_id == visit_id}
+    Building ORM objects for a visit's twenty steps cost more than the rest of a batch, and
+    only a few columns of a row are ever read back here.
+    """
+
+    def __init__(self, session: Session, *, visit_id: int | None, writes: list[StepInput]) -> None:
+        self.by_uuid: dict[str, dict[str, Any]] = {}
+        self.by_step: dict[str, dict[str, Any]] = {}
+        self._new: list[dict[str, Any]] = []
+        self._changed: dict[str, dict[str, Any]] = {}  # step_key → stored row, changed
         self._definition: JourneyDefinition | None = None
+        if not writes:
+            return
+        # One query finds both resends (same UUID, maybe of another visit) and the steps written.
+        rows = session.execute(
+            _STEPS_TOUCHED,
+            {
+                "uuids": [w.uuid for w in writes],
+                "visit_id": visit_id,
+                "step_keys": list({w.step_key: None for w in writes}),
+            },
+        ).mappings()
+        for found in rows:
+            row = {**found, "stored": True}
+            self.by_uuid[row["client_uuid"]] = row
+            if row["visit_id"] == visit_id:
+                self.by_step[row["step_key"]] = row
 
-    def definition(self, session: Session, assignment: Assignment) -> JourneyDefinition:
+    def definition(self, session: Session, visit: VisitRef) -> JourneyDefinition:
         if self._definition is None:
-            self._definition = journey_of(session, version_id=assignment.journey_version_id)
+            self._definition = journey_of(session, version_id=visit.journey_version_id)
         return self._definition
 
     def apply(
         self,
         session: Session,
         *,
-        visit: Visit,
-        assignment: Assignment,
-        step_key: str,
-        data: StepWrite,
+        visit: VisitRef,
+        write: StepInput,
         actor: User,
-    ) -> tuple[StepObservation, bool]:
-        """Stage one step write (no flush); every refusal is raised before anything changes."""
-        uuid = str(data.client_uuid)
-        body = data.model_dump(mode="json")
-        digest = payload_hash({"step_key": step_key, **body})
+    ) -> tuple[dict[str, Any], bool]:
+        """Stage one step write; every refusal is raised before anything changes."""
+        uuid, digest, step_key = write.uuid, write.digest, write.step_key
         seen = self.by_uuid.get(uuid)
         if seen is not None:
             if (
-                seen.visit_id != visit.id
-                or seen.step_key != step_key
-                or seen.payload_hash != digest
+                seen["visit_id"] != visit.id
+                or seen["step_key"] != step_key
+                or seen["payload_hash"] != digest
             ):
                 raise _conflict("step observation", uuid)
             return seen, False
         row = self.by_step.get(step_key)
-        if row is not None and uuid in row.replaced_writes:
+        if row is not None and uuid in row["replaced_writes"]:
             # A late resend of a write that a newer one replaced: it was applied, keep the newer.
-            if row.replaced_writes[uuid] != digest:
+            if row["replaced_writes"][uuid] != digest:
                 raise _conflict("step observation", uuid)
             return row, False
-        _editable(assignment, "steps can be written")
-        errors = step_write_errors(self.definition(session, assignment), step_key, data)
+        _editable(visit, "steps can be written")
+        errors = step_write_errors(self.definition(session, visit), step_key, write.data)
         if errors:
             raise Invalid(_summary(errors), errors)
+        data, body = write.data, write.body
         fields = {
             "client_uuid": uuid,
             "payload_hash": digest,
@@ -363,22 +464,32 @@ class _Steps:
             "accuracy_m": data.accuracy_m,
             "conscious": body["conscious"],
             "probes": body["probes"],
+            "updated_at": utcnow(),
         }
         before = None
         if row is None:
-            assert visit.id is not None
-            row = StepObservation(visit_id=visit.id, step_key=step_key, **fields)
+            row = {
+                "visit_id": visit.id,
+                "step_key": step_key,
+                "revision": 1,
+                "replaced_writes": {},
+                "created_at": fields["updated_at"],
+                "stored": False,
+                **fields,
+            }
+            self._new.append(row)
         else:
-            before = _snapshot(row) if assignment.status == S.returned else None
-            row.replaced_writes = {**row.replaced_writes, row.client_uuid: row.payload_hash}
-            row.revision += 1
-            row.updated_at = utcnow()
-            for name, value in fields.items():
-                setattr(row, name, value)
-        session.add(row)
+            before = _snapshot(row) if visit.status == S.returned else None
+            row["replaced_writes"] = {
+                **row["replaced_writes"],
+                row["client_uuid"]: row["payload_hash"],
+            }
+            row["revision"] += 1
+            row.update(fields)
+            if row["stored"]:
+                self._changed[step_key] = row
         self.by_uuid[uuid] = self.by_step[step_key] = row
-        if assignment.status == S.returned:
-            assert visit.id is not None
+        if visit.status == S.returned:
             record(
                 session,
                 actor_id=actor.id,
@@ -390,22 +501,40 @@ class _Steps:
             )
         return row, True
 
+    def store(self, session: Session) -> None:
+        """Write the staged rows: new ones in one multi-row insert."""
+        if self._new:
+            session.execute(
+                insert(_step_rows),
+                [{k: v for k, v in row.items() if k != "stored"} for row in self._new],
+            )
+            for row in self._new:
+                row["stored"] = True
+        if self._changed:
+            # The SET clause is the columns named in the parameters; one statement, compiled once.
+            session.execute(
+                _UPDATE_STEP,
+                [
+                    {
+                        **{k: v for k, v in row.items() if k not in _NOT_UPDATED},
+                        "b_visit_id": row["visit_id"],
+                        "b_step_key": row["step_key"],
+                    }
+                    for row in self._changed.values()
+                ],
+            )
+        self._new, self._changed = [], {}
+
 
 def write_step(
-    session: Session,
-    *,
-    visit: Visit,
-    assignment: Assignment,
-    step_key: str,
-    data: StepWrite,
-    actor: User,
-) -> tuple[StepObservation, bool]:
-    """Create or replace one step's observation; returns it and whether anything changed."""
-    _lock(session, Visit, visit.id)
-    steps = _Steps(session, visit_id=visit.id, uuids=[str(data.client_uuid)])
-    row, changed = steps.apply(
-        session, visit=visit, assignment=assignment, step_key=step_key, data=data, actor=actor
-    )
+    session: Session, *, visit: VisitRef, write: StepInput, actor: User
+) -> tuple[dict[str, Any], bool]:
+    """Create or replace one step's observation; returns its row and whether anything changed.
+
+    ``visit`` comes from ``own_visit_ref``, which locked it."""
+    steps = _Steps(session, visit_id=visit.id, writes=[write])
+    row, changed = steps.apply(session, visit=visit, write=write, actor=actor)
+    steps.store(session)
     session.flush()
     return row, changed
 
@@ -500,28 +629,53 @@ def media_for_download(session: Session, *, user: User, client_uuid: str) -> Med
 # ---------------------------------------------------------------- submission
 
 
+@dataclass(frozen=True)
+class VisitRows:
+    """A visit's step and media rows (Core rows, read by attribute), loaded once per request."""
+
+    steps: Sequence[Row[Any]]
+    media: Sequence[Row[Any]]
+
+
+_VISIT_STEPS = select(_step_rows).where(_step_rows.c.visit_id == bindparam("visit_id"))
+_VISIT_MEDIA = (
+    select(_media_rows)
+    .where(_media_rows.c.visit_id == bindparam("visit_id"))
+    .order_by(_media_rows.c.id)
+)
+
+
+def visit_rows(session: Session, *, visit_id: int | None) -> VisitRows:
+    steps = session.execute(_VISIT_STEPS, {"visit_id": visit_id}).all()
+    media = session.execute(_VISIT_MEDIA, {"visit_id": visit_id}).all()
+    return VisitRows(steps, media)
+
+
 def _completeness(
-    session: Session, visit: Visit, definition: JourneyDefinition
+    definition: JourneyDefinition, rows: VisitRows
 ) -> tuple[list[dict[str, Any]], list[str]]:
     observed = {
         row.step_key: ObservedStep(row.answers, row.evidence, row.conscious is not None)
-        for row in session.exec(select(StepObservation).where(StepObservation.visit_id == visit.id))
+        for row in rows.steps
     }
-    uploaded = {
-        uuid: (step_key, question_key)
-        for uuid, step_key, question_key in session.exec(
-            select(Media.client_uuid, Media.step_key, Media.question_key).where(
-                Media.visit_id == visit.id
-            )
-        )
-    }
+    uploaded = {row.client_uuid: (row.step_key, row.question_key) for row in rows.media}
     return completeness_errors(definition, observed, uploaded)
 
 
 def submit(
-    session: Session, *, visit: Visit, assignment: Assignment, data: VisitSubmit, actor: User
+    session: Session,
+    *,
+    visit: Visit,
+    assignment: Assignment,
+    data: VisitSubmit,
+    actor: User,
+    rows: VisitRows | None = None,
 ) -> tuple[Visit, bool]:
-    """Check out: the visit must be complete against its journey version."""
+    """Check out: the visit must be complete against its journey version.
+
+    ``rows``: the visit's rows if the caller loaded them already, after locking the visit (they
+    are read, not changed).
+    """
     uuid = str(data.client_uuid)
     digest = payload_hash(data.model_dump(mode="json"))
     _lock(session, Visit, visit.id)
@@ -531,7 +685,9 @@ def submit(
         return visit, False
     _editable(assignment, "it can be submitted")
     definition = journey_of(session, version_id=assignment.journey_version_id)
-    errors, missing_media = _completeness(session, visit, definition)
+    if rows is None:
+        rows = visit_rows(session, visit_id=visit.id)
+    errors, missing_media = _completeness(definition, rows)
     if errors:
         raise Invalid(
             f"The visit is not complete: {len(errors)} problem(s). {_summary(errors)}",
@@ -550,7 +706,14 @@ def submit(
     visit.updated_at = utcnow()
     session.add(visit)
     session.flush()
-    run_qc_on_submit(session, visit=visit, assignment=assignment, journey=definition)
+    run_qc_on_submit(
+        session,
+        visit=visit,
+        assignment=assignment,
+        journey=definition,
+        steps=rows.steps,
+        media=[(row.client_uuid, row.sha256) for row in rows.media],
+    )
     return visit, True
 
 
@@ -572,21 +735,12 @@ def _parse(model: type[BaseModel], body: dict[str, Any], step: str | None) -> An
         raise Invalid(_summary(errors), errors) from None
 
 
-def run_batch(
-    session: Session,
-    *,
-    visit: Visit,
-    assignment: Assignment,
-    operations: list[BatchOperation],
-    actor: User,
-) -> list[BatchResult]:
-    """Apply queued writes in order, each with its own result.
+Parsed = StepInput | VisitSubmit | FieldworkError
 
-    Step writes are checked completely before they change anything, so they are staged in memory
-    and flushed together; only a submit, which runs queries of its own, needs a savepoint.
-    """
-    _lock(session, Visit, visit.id)
-    parsed: list[StepWrite | VisitSubmit | FieldworkError] = []
+
+def parse_operations(operations: list[BatchOperation]) -> list[Parsed]:
+    """Parse and hash a batch's operations; pure, so it runs before the write transaction."""
+    parsed: list[Parsed] = []
     for op in operations:
         try:
             if op.op == "submit":
@@ -597,44 +751,67 @@ def run_batch(
                     [{"step": None, "field": "step_key", "message": "is required"}],
                 )
             else:
-                parsed.append(_parse(StepWrite, op.body, op.step_key))
+                parsed.append(step_input(op.step_key, _parse(StepWrite, op.body, op.step_key)))
         except FieldworkError as err:
             parsed.append(err)
-    uuids = [str(item.client_uuid) for item in parsed if isinstance(item, StepWrite)]
-    steps = _Steps(session, visit_id=visit.id, uuids=uuids)
+    return parsed
 
-    results: list[BatchResult] = []
-    for index, (op, item) in enumerate(zip(operations, parsed, strict=True)):
+
+def run_batch(
+    session: Session,
+    *,
+    visit: Visit,
+    assignment: Assignment,
+    operations: list[Parsed],
+    actor: User,
+) -> list[dict[str, Any]]:
+    """Apply queued writes in order, each with its own result (BatchResult's fields).
+
+    Step writes are checked completely before they change anything, so they are staged in memory
+    and stored together; only a submit, which runs queries of its own, needs a savepoint.
+    """
+    _lock(session, Visit, visit.id)
+    steps = _Steps(
+        session,
+        visit_id=visit.id,
+        writes=[item for item in operations if isinstance(item, StepInput)],
+    )
+    results: list[dict[str, Any]] = []
+    for index, item in enumerate(operations):
         try:
             if isinstance(item, FieldworkError):
                 raise item
-            if isinstance(item, StepWrite):
-                assert op.step_key is not None
-                row, _ = steps.apply(
-                    session,
-                    visit=visit,
-                    assignment=assignment,
-                    step_key=op.step_key,
-                    data=item,
-                    actor=actor,
-                )
-                body = step_public(row).model_dump(mode="json")
+            if isinstance(item, StepInput):
+                ref = VisitRef.of(visit, assignment)  # its status changes with a submit
+                row, _ = steps.apply(session, visit=ref, write=item, actor=actor)
+                body = step_body(row)
             else:
+                steps.store(session)
                 session.flush()
+                rows = visit_rows(session, visit_id=visit.id)
                 try:
                     with session.begin_nested():
-                        submit(session, visit=visit, assignment=assignment, data=item, actor=actor)
+                        submit(
+                            session,
+                            visit=visit,
+                            assignment=assignment,
+                            data=item,
+                            actor=actor,
+                            rows=rows,
+                        )
                 except FieldworkError:
                     session.refresh(assignment)
                     session.refresh(visit)
                     raise
-                body = visit_public(session, visit=visit, assignment=assignment).model_dump(
-                    mode="json"
-                )
+                public = visit_public(session, visit=visit, assignment=assignment, rows=rows)
+                body = public.model_dump(mode="json")
         except FieldworkError as err:
-            results.append(BatchResult(index=index, status=err.status, problem=err.problem()))
+            results.append(
+                {"index": index, "status": err.status, "body": None, "problem": err.problem()}
+            )
         else:
-            results.append(BatchResult(index=index, status=200, body=body))
+            results.append({"index": index, "status": 200, "body": body, "problem": None})
+    steps.store(session)
     session.flush()
     return results
 
@@ -642,11 +819,11 @@ def run_batch(
 # ---------------------------------------------------------------- reading
 
 
-def step_public(row: StepObservation) -> StepObservationPublic:
+def step_public(row: StepObservation | Row[Any]) -> StepObservationPublic:
     return StepObservationPublic.model_validate(row, from_attributes=True)
 
 
-def media_public(row: Media) -> MediaPublic:
+def media_public(row: Media | Row[Any]) -> MediaPublic:
     return MediaPublic.model_validate(row, from_attributes=True)
 
 
@@ -673,17 +850,16 @@ def _return_note(session: Session, assignment: Assignment) -> tuple[str | None, 
     return review.comment, review.resubmit_by
 
 
-def visit_public(session: Session, *, visit: Visit, assignment: Assignment) -> VisitPublic:
+def visit_public(
+    session: Session, *, visit: Visit, assignment: Assignment, rows: VisitRows | None = None
+) -> VisitPublic:
     note = _return_note(session, assignment)
     definition = journey_of(session, version_id=assignment.journey_version_id)
     order = {step.key: i for i, (_, step) in enumerate(definition.steps())}
-    steps = sorted(
-        session.exec(select(StepObservation).where(StepObservation.visit_id == visit.id)),
-        key=lambda row: order.get(row.step_key, len(order)),
-    )
-    media = list(
-        session.exec(select(Media).where(Media.visit_id == visit.id).order_by(col(Media.id)))
-    )
+    if rows is None:
+        rows = visit_rows(session, visit_id=visit.id)
+    steps = sorted(rows.steps, key=lambda row: order.get(row.step_key, len(order)))
+    media = rows.media
     uploaded = {m.client_uuid for m in media}
     missing: list[str] = []
     for row in steps:
