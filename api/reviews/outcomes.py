@@ -22,11 +22,14 @@ from sqlmodel import Session, col, func, select
 
 from api.assignments.models import Assignment, AssignmentStatus
 from api.assignments.states import transition
+from api.common import utcnow
+from api.events.models import Event, EventType
 from api.events.service import results_changed
 from api.qc.models import QcRun
 from api.reviews.models import Review, ReviewAction
 from api.shoppers.models import ShopperProfile
 from api.visits.models import Visit
+from api.webhooks.service import enqueue as enqueue_webhooks
 
 S = AssignmentStatus
 
@@ -123,13 +126,28 @@ def decide(
     session.flush()
     if target == S.approved:
         _results().materialise_visit(session, visit_id=visit_id)
-        results_changed(session, project_id=assignment.project_id, visit_id=visit_id)
+        _announce(session, EventType.visit_approved, assignment=assignment, visit_id=visit_id)
     elif before == S.approved:
         _results().remove_visit(session, visit_id=visit_id)
-        results_changed(session, project_id=assignment.project_id, visit_id=visit_id)
+        _announce(session, EventType.visit_revoked, assignment=assignment, visit_id=visit_id)
     if refresh_rating and assignment.shopper_id is not None:
         update_rating(session, shopper_id=assignment.shopper_id)
     return review
+
+
+def _announce(session: Session, kind: EventType, *, assignment: Assignment, visit_id: int) -> None:
+    """The results changed (live event) and the project's webhooks hear of it (outbox rows)."""
+    results_changed(session, project_id=assignment.project_id, visit_id=visit_id)
+    enqueue_webhooks(
+        session,
+        event=Event(
+            type=kind,
+            project_id=assignment.project_id,
+            visit_id=visit_id,
+            assignment_id=assignment.id,
+            at=utcnow(),
+        ),
+    )
 
 
 def auto_approve(session: Session, *, visit_id: int, assignment: Assignment) -> Review:
