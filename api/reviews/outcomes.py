@@ -24,7 +24,6 @@ from api.assignments.models import Assignment, AssignmentStatus
 from api.assignments.states import transition
 from api.common import utcnow
 from api.events.models import Event, EventType
-from api.events.service import results_changed
 from api.qc.models import QcRun
 from api.reviews.models import Review, ReviewAction
 from api.shoppers.models import ShopperProfile
@@ -136,8 +135,8 @@ def decide(
 
 
 def _announce(session: Session, kind: EventType, *, assignment: Assignment, visit_id: int) -> None:
-    """The results changed (live event) and the project's webhooks hear of it (outbox rows)."""
-    results_changed(session, project_id=assignment.project_id, visit_id=visit_id)
+    """The project's webhooks hear of it (outbox rows; the live events come from the transition
+    and from the results)."""
     enqueue_webhooks(
         session,
         event=Event(
