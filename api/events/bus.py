@@ -150,7 +150,7 @@ class Subscriber:
 class Hub:
     """Every event of the database this app serves, fanned out to this process's subscribers."""
 
-    def __init__(self, *, database_url: str, queue_size: int = 256, replay_size: int = 1000):
+    def __init__(self, *, database_url: str, queue_size: int = 4096, replay_size: int = 5000):
         self.database_url = database_url
         self._key = _local_key(database_url)
         self.queue_size = queue_size

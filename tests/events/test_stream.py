@@ -181,3 +181,20 @@ def test_results_rewritten_in_one_transaction_announce_one_change(live: Live) ->
         changed = stream.wait_for("results.changed", visit_id=visit_id)
         assert stream.drain(quiet=0.5) == []
     assert changed.data["project_id"] == live.project_id
+
+
+def test_bulk_approval_announces_every_visit(live: Live) -> None:
+    visit_ids = {live.submitted_visit()[0] for _ in range(3)}
+    with live.stream("acme-viewer") as stream:
+        approved = live.call(
+            "POST",
+            f"/projects/{live.project_id}/review-queue/approve",
+            as_="mgr-a",
+            json={"comment": "clean"},
+        )
+        assert set(approved["visit_ids"]) == visit_ids
+        for visit_id in visit_ids:
+            stream.wait_for("visit.approved", visit_id=visit_id)
+        stream.drain(quiet=0.5)
+    kinds = [e.type for e in stream.seen]
+    assert kinds.count("visit.approved") == 3 and kinds.count("results.changed") == 3
