@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -19,8 +22,10 @@ def event(kind: EventType = EventType.visit_approved, project_id: int = 1, n: in
     return Event(type=kind, project_id=project_id, visit_id=n, at=NOW)
 
 
-def run(coroutine: object) -> None:
-    asyncio.run(coroutine)  # type: ignore[arg-type]
+def run(coroutine: Coroutine[Any, Any, None]) -> None:
+    """asyncio.run in a thread of its own: another test (Playwright) may leave a loop running."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, coroutine).result(timeout=30)
 
 
 def test_a_subscriber_that_falls_behind_is_closed_not_buffered() -> None:
