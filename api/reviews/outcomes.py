@@ -125,18 +125,20 @@ def decide(
     session.flush()
     if target == S.approved:
         _results().materialise_visit(session, visit_id=visit_id)
-        _announce(session, EventType.visit_approved, assignment=assignment, visit_id=visit_id)
+        _queue_webhooks(session, EventType.visit_approved, assignment=assignment, visit_id=visit_id)
     elif before == S.approved:
         _results().remove_visit(session, visit_id=visit_id)
-        _announce(session, EventType.visit_revoked, assignment=assignment, visit_id=visit_id)
+        _queue_webhooks(session, EventType.visit_revoked, assignment=assignment, visit_id=visit_id)
     if refresh_rating and assignment.shopper_id is not None:
         update_rating(session, shopper_id=assignment.shopper_id)
     return review
 
 
-def _announce(session: Session, kind: EventType, *, assignment: Assignment, visit_id: int) -> None:
-    """The project's webhooks hear of it (outbox rows; the live events come from the transition
-    and from the results)."""
+def _queue_webhooks(
+    session: Session, kind: EventType, *, assignment: Assignment, visit_id: int
+) -> None:
+    """Outbox rows for the project's webhooks (live events come from the transition and the
+    results themselves)."""
     enqueue_webhooks(
         session,
         event=Event(
