@@ -41,11 +41,13 @@ class Settings(BaseSettings):
         default=15.0, gt=0, description="A comment line on idle event streams this often."
     )
     events_retry_ms: int = Field(default=3000, ge=0, description="The SSE retry: hint.")
+    # A bulk approval of 1000 visits publishes 3000 events at once; queues hold references to
+    # the same event objects, so a generous bound costs little.
     events_queue_size: int = Field(
-        default=256, ge=1, description="Events a stream may fall behind before it is closed."
+        default=4096, ge=1, description="Events a stream may fall behind before it is closed."
     )
     events_replay_size: int = Field(
-        default=1000, ge=0, description="Recent events kept to replay after Last-Event-ID."
+        default=5000, ge=0, description="Recent events kept to replay after Last-Event-ID."
     )
     events_max_stream_seconds: float = Field(
         default=900.0, ge=0, description="Streams end after this long (clients reconnect); 0 never."

@@ -40,6 +40,8 @@ from api.reviews.router import router as reviews_router
 from api.reviews.service import reject_overdue_returns
 from api.shoppers.router import router as shoppers_router
 from api.visits.router import router as visits_router
+from api.webhooks.delivery import DeliveryLoop
+from api.webhooks.router import router as webhooks_router
 
 log = logging.getLogger("fieldwork")
 API_PREFIX = "/api/v1"
@@ -74,6 +76,11 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         )
         await hub.start()
         app.state.events = hub
+        deliveries = None
+        if settings.webhook_delivery:
+            deliveries = DeliveryLoop(database=app.state.db, settings=settings)
+            hub.watch(deliveries.notice)
+            deliveries.start()
         sweeper = None
         if settings.expiry_interval_seconds:
             sweeper = asyncio.create_task(_expiry_sweeper(db, settings.expiry_interval_seconds))
@@ -82,6 +89,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await sweeper
+        if deliveries is not None:
+            await deliveries.stop()
         await hub.stop()
         if database is None:
             db.dispose()
@@ -127,6 +136,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         events_router,
         personas_router,
         cxmap_router,
+        webhooks_router,
     ):
         api.include_router(router)
 

@@ -19,6 +19,7 @@ from api.results.models import PhaseResult, StepResult, VisitResult
 from api.reviews.models import Review
 from api.shoppers.models import QualificationAttempt, QualificationTest, ShopperProfile
 from api.visits.models import BriefingAttempt, Media, StepObservation, Visit
+from api.webhooks.models import Webhook, WebhookDelivery
 
 metadata = SQLModel.metadata
 
@@ -53,5 +54,7 @@ __all__ = [
     "Visit",
     "VisitResult",
     "Wave",
+    "Webhook",
+    "WebhookDelivery",
     "metadata",
 ]

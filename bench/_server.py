@@ -51,7 +51,7 @@ def start_server(
     }
     command = [sys.executable, "-m", "uvicorn", "api.main:create_app", "--factory"]
     command += ["--port", str(port), "--log-level", "warning", "--no-access-log"]
-    command += ["--workers", str(workers)]
+    command += ["--workers", str(workers), "--timeout-graceful-shutdown", "3"]
     process = subprocess.Popen(command, env=env, cwd=ROOT)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:

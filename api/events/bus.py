@@ -36,6 +36,7 @@ log = logging.getLogger("fieldwork.events")
 
 CHANNEL = "fieldwork_events"
 _PENDING = "fieldwork_pending_events"
+_ONCE = "fieldwork_emitted_once"
 
 
 def is_postgres(url: str) -> bool:
@@ -46,8 +47,19 @@ def _local_key(url: str | URL) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
-def emit(session: Session, event: Event) -> None:
-    """Publish ``event`` if and when the session's current transaction commits."""
+def emit(session: Session, event: Event, *, once: bool = False) -> None:
+    """Publish ``event`` if and when the session's current transaction commits.
+
+    ``once``: skip it when this transaction already emitted an event of the same type about the
+    same project and visit (e.g. results re-materialised twice in one amendment).
+    """
+    tag = session.get_nested_transaction()
+    if once:
+        key = (event.type, event.project_id, event.visit_id)
+        emitted: list[tuple[SessionTransaction | None, Any]] = session.info.setdefault(_ONCE, [])
+        if any(k == key for _, k in emitted):
+            return
+        emitted.append((tag, key))
     bind = session.get_bind()
     if bind.dialect.name == "postgresql":
         session.execute(
@@ -56,11 +68,12 @@ def emit(session: Session, event: Event) -> None:
         )
         return
     pending: list[tuple[SessionTransaction | None, Event]] = session.info.setdefault(_PENDING, [])
-    pending.append((session.get_nested_transaction(), event))
+    pending.append((tag, event))
 
 
 @sa_event.listens_for(Session, "after_commit")
 def _publish_on_commit(session: Session) -> None:
+    session.info.pop(_ONCE, None)
     pending = session.info.pop(_PENDING, None)
     if pending:
         _publish_local(_local_key(session.get_bind().url), [event for _, event in pending])
@@ -68,13 +81,14 @@ def _publish_on_commit(session: Session) -> None:
 
 @sa_event.listens_for(Session, "after_soft_rollback")
 def _drop_on_rollback(session: Session, previous: SessionTransaction) -> None:
-    pending = session.info.get(_PENDING)
-    if not pending:
-        return
-    if not previous.nested:
-        session.info.pop(_PENDING, None)
-        return
-    session.info[_PENDING] = [(tag, e) for tag, e in pending if not _within(tag, previous)]
+    for name in (_PENDING, _ONCE):
+        entries = session.info.get(name)
+        if not entries:
+            continue
+        if previous.nested:
+            session.info[name] = [(tag, e) for tag, e in entries if not _within(tag, previous)]
+        else:
+            session.info.pop(name, None)
 
 
 def _within(tag: SessionTransaction | None, savepoint: SessionTransaction) -> bool:
@@ -136,7 +150,7 @@ class Subscriber:
 class Hub:
     """Every event of the database this app serves, fanned out to this process's subscribers."""
 
-    def __init__(self, *, database_url: str, queue_size: int = 256, replay_size: int = 1000):
+    def __init__(self, *, database_url: str, queue_size: int = 4096, replay_size: int = 5000):
         self.database_url = database_url
         self._key = _local_key(database_url)
         self.queue_size = queue_size

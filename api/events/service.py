@@ -53,10 +53,9 @@ def assignment_transitioned(
 
 
 def results_changed(session: Session, *, project_id: int, visit_id: int) -> None:
-    """``results.changed``: a visit entered or left the project's materialised results."""
-    emit(
-        session,
-        Event(
-            type=EventType.results_changed, project_id=project_id, visit_id=visit_id, at=utcnow()
-        ),
+    """``results.changed``: a visit entered, left or changed the project's materialised results
+    (once per transaction and visit)."""
+    event = Event(
+        type=EventType.results_changed, project_id=project_id, visit_id=visit_id, at=utcnow()
     )
+    emit(session, event, once=True)

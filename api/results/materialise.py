@@ -25,6 +25,7 @@ from sqlmodel import Session, col, delete, select
 
 from api.assignments.models import Assignment, AssignmentStatus
 from api.errors import Conflict, NotFound
+from api.events.service import results_changed
 from api.locations.models import Location
 from api.projects.models import Project
 from api.results.models import PhaseDay, PhaseResult, StepDay, StepResult, VisitResult
@@ -101,6 +102,7 @@ def materialise_visit(session: Session, *, visit_id: int) -> None:
     )
     for changed in {cell, old_cell} - {None}:
         _refresh_cell(session, changed)
+    results_changed(session, project_id=assignment.project_id, visit_id=visit_id)
 
 
 def remove_visit(session: Session, *, visit_id: int) -> None:
@@ -108,10 +110,12 @@ def remove_visit(session: Session, *, visit_id: int) -> None:
     row = session.get(VisitResult, visit_id)
     if row is None:
         return
-    _lock(session, project_id=row.project_id)
+    project_id = row.project_id
+    _lock(session, project_id=project_id)
     cell = _delete_rows(session, visit_id=visit_id)
     if cell is not None:
         _refresh_cell(session, cell)
+    results_changed(session, project_id=project_id, visit_id=visit_id)
 
 
 class Cell(NamedTuple):

@@ -22,11 +22,13 @@ from sqlmodel import Session, col, func, select
 
 from api.assignments.models import Assignment, AssignmentStatus
 from api.assignments.states import transition
-from api.events.service import results_changed
+from api.common import utcnow
+from api.events.models import Event, EventType
 from api.qc.models import QcRun
 from api.reviews.models import Review, ReviewAction
 from api.shoppers.models import ShopperProfile
 from api.visits.models import Visit
+from api.webhooks.service import enqueue as enqueue_webhooks
 
 S = AssignmentStatus
 
@@ -123,13 +125,30 @@ def decide(
     session.flush()
     if target == S.approved:
         _results().materialise_visit(session, visit_id=visit_id)
-        results_changed(session, project_id=assignment.project_id, visit_id=visit_id)
+        _queue_webhooks(session, EventType.visit_approved, assignment=assignment, visit_id=visit_id)
     elif before == S.approved:
         _results().remove_visit(session, visit_id=visit_id)
-        results_changed(session, project_id=assignment.project_id, visit_id=visit_id)
+        _queue_webhooks(session, EventType.visit_revoked, assignment=assignment, visit_id=visit_id)
     if refresh_rating and assignment.shopper_id is not None:
         update_rating(session, shopper_id=assignment.shopper_id)
     return review
+
+
+def _queue_webhooks(
+    session: Session, kind: EventType, *, assignment: Assignment, visit_id: int
+) -> None:
+    """Outbox rows for the project's webhooks (live events come from the transition and the
+    results themselves)."""
+    enqueue_webhooks(
+        session,
+        event=Event(
+            type=kind,
+            project_id=assignment.project_id,
+            visit_id=visit_id,
+            assignment_id=assignment.id,
+            at=utcnow(),
+        ),
+    )
 
 
 def auto_approve(session: Session, *, visit_id: int, assignment: Assignment) -> Review:

@@ -57,6 +57,7 @@ from api.projects.models import Project, ProjectCaps, WaveCreate
 from api.projects.service import create_wave
 from api.shoppers.models import ShopperProfile
 from api.shoppers.service import set_qualified, set_test
+from api.webhooks.models import Webhook
 from briefings import load_quiz
 from tests.conftest import PG_URL
 from tests.helpers import PASSWORD, at, journey_text, login, standard_world, window
@@ -146,6 +147,13 @@ def seed(db: Database, client: TestClient) -> dict[str, Any]:
             actor=admin,
         )
         ids["Alpha/draft"] = draft.id
+        # Revocations only: no row here revokes, so no delivery is ever queued in the matrix.
+        webhook = Webhook(
+            project_id=ids["Alpha"], url="http://127.0.0.1:9/", events=["visit.revoked"], secret="s"
+        )
+        session.add(webhook)
+        session.flush()
+        ids["webhook"] = webhook.id
         ids["Alpha/wave"] = create_wave(
             session,
             project=project,
@@ -360,6 +368,7 @@ DEFAULT_TARGETS = {
     "key_id": "api_key",
     "persona_id": "persona",
     "action_plan_id": "action_plan",
+    "webhook_id": "webhook",
 }
 
 
@@ -841,6 +850,16 @@ ROUTES: list[Route] = [
         ALPHA_READERS,
         lambda _: {"params": {"max_seconds": 0.05}},
     ),
+    # webhooks
+    Route(
+        "POST",
+        "/projects/{project_id}/webhooks",
+        ALPHA_STAFF,
+        json_body(lambda _: {"url": "https://bi.example/hook", "events": ["visit.approved"]}),
+    ),
+    Route("GET", "/projects/{project_id}/webhooks", ALPHA_STAFF),
+    Route("DELETE", "/webhooks/{webhook_id}", ALPHA_STAFF),
+    Route("GET", "/webhooks/{webhook_id}/deliveries", ALPHA_STAFF),
 ]
 
 

@@ -198,7 +198,14 @@ class Live:
             f"/assignments/{assignment_id}/visit",
             as_="shopper-1",
             expect=201,
-            json={"client_uuid": str(uuid.uuid4()), "started_at": _iso(-15)},
+            # At the shop (Alpha/loc0), so QC raises no flag and bulk approval takes it.
+            json={
+                "client_uuid": str(uuid.uuid4()),
+                "started_at": _iso(-15),
+                "latitude": 52.0,
+                "longitude": 4.0,
+                "accuracy_m": 5,
+            },
         )
         self.call(
             "PUT",

@@ -9,6 +9,7 @@ from sqlalchemy import text
 
 from api.assignments.models import Assignment, AssignmentStatus
 from api.assignments.states import transition
+from api.results.materialise import materialise_visit, remove_visit
 from tests.events.conftest import API, Live
 
 STAFF_ONLY = {
@@ -167,3 +168,33 @@ def test_idle_stream_sends_heartbeats_and_ends_after_max_seconds(live: Live) -> 
     assert 0.9 < time.monotonic() - started < 5
     assert response.status_code == 200
     assert response.text.count(": heartbeat") >= 3
+
+
+def test_results_rewritten_in_one_transaction_announce_one_change(live: Live) -> None:
+    """E.g. an appeal that amends answers: rows removed and re-materialised, one event."""
+    visit_id, _ = live.submitted_visit()
+    live.review(visit_id, "approve")
+    with live.stream("acme-viewer") as stream:
+        with live.db.session() as session:
+            remove_visit(session, visit_id=visit_id)
+            materialise_visit(session, visit_id=visit_id)
+        changed = stream.wait_for("results.changed", visit_id=visit_id)
+        assert stream.drain(quiet=0.5) == []
+    assert changed.data["project_id"] == live.project_id
+
+
+def test_bulk_approval_announces_every_visit(live: Live) -> None:
+    visit_ids = {live.submitted_visit()[0] for _ in range(3)}
+    with live.stream("acme-viewer") as stream:
+        approved = live.call(
+            "POST",
+            f"/projects/{live.project_id}/review-queue/approve",
+            as_="mgr-a",
+            json={"comment": "clean"},
+        )
+        assert set(approved["visit_ids"]) == visit_ids
+        for visit_id in visit_ids:
+            stream.wait_for("visit.approved", visit_id=visit_id)
+        stream.drain(quiet=0.5)
+    kinds = [e.type for e in stream.seen]
+    assert kinds.count("visit.approved") == 3 and kinds.count("results.changed") == 3
