@@ -2,8 +2,10 @@
 
 Rows come from the materialised results (``result_visits``, ``result_steps``) and the visits'
 answers (``step_observations``), so an export holds exactly the visits the results API counts.
-Visits stream from a server-side cursor in chunks of ``CHUNK``; each chunk's step results and
-answers are read with one query each. Nothing names a shopper.
+Two server-side cursors, both ordered by visit id and filtered alike, are read side by side in
+chunks and merged: the visits (``result_visits`` with location and wave) and their steps
+(``result_steps`` joined to their answers). Memory holds one chunk, whatever the export's size.
+Nothing names a shopper.
 
 Layouts:
 - wide: one row per visit — ``VISIT_COLUMNS``, then per step in journey order its score
@@ -30,7 +32,7 @@ from statistics import fmean
 from typing import Any, Literal
 
 from openpyxl import Workbook
-from sqlalchemy import Row, select
+from sqlalchemy import Connection, Row, Text, and_, cast, select
 from sqlmodel import Session, col
 
 from api.db import Database
@@ -44,6 +46,8 @@ from api.visits.service import journey_of
 Layout = Literal["wide", "long"]
 CHUNK = 1000
 XLSX_MAX_ROWS = 1_048_576  # rows of one sheet, the header included
+STEPS_PER_CHUNK = 20  # step rows are read CHUNK × this at a time
+BOOLEAN_COLUMNS = frozenset({"knocked_out"})  # CSV: true/false
 
 VISIT_COLUMNS = (
     "visit_id",
@@ -138,7 +142,7 @@ def columns(session: Session, *, project: Project, filters: ResultFilters) -> Co
     return Columns(steps)
 
 
-def _visits(session: Session, project: Project, filters: ResultFilters) -> Iterator[list[Row[Any]]]:
+def _visits(conn: Connection, project: Project, filters: ResultFilters) -> Iterator[list[Row[Any]]]:
     query = (
         select(
             VisitResult.visit_id,
@@ -159,12 +163,12 @@ def _visits(session: Session, project: Project, filters: ResultFilters) -> Itera
         .outerjoin(Wave, col(Wave.id) == VisitResult.wave_id)
         .where(*filters.where(VisitResult, project))
         .order_by(col(VisitResult.visit_id))
-        .execution_options(yield_per=CHUNK)  # a server-side cursor, fetched CHUNK rows at a time
     )
-    yield from session.exec(query).partitions()
+    # A server-side cursor (stream_results), fetched CHUNK rows at a time.
+    yield from conn.execution_options(yield_per=CHUNK).execute(query).partitions()
 
 
-@dataclass
+@dataclass(slots=True)
 class _StepData:
     score: float | None = None
     conscious: float | None = None
@@ -173,31 +177,44 @@ class _StepData:
     valence: int | None = None
 
 
-def _steps_of(session: Session, visit_ids: list[int]) -> dict[int, dict[str, _StepData]]:
-    """visit id → step key → its score, indices and answers."""
-    data: dict[int, dict[str, _StepData]] = {visit_id: {} for visit_id in visit_ids}
-    for visit_id, step_key, score, conscious, implicit in session.exec(
+def _step_groups(
+    conn: Connection, project: Project, filters: ResultFilters
+) -> Iterator[tuple[int, dict[str, _StepData]]]:
+    """(visit id, step key → its score, indices and answers) in visit id order: one ordered
+    stream, read CHUNK × 20 rows at a time alongside the visits' stream."""
+    joined = and_(
+        col(StepObservation.visit_id) == StepResult.visit_id,
+        col(StepObservation.step_key) == StepResult.step_key,
+    )
+    query = (
         select(
             StepResult.visit_id,
             StepResult.step_key,
             StepResult.score,
             StepResult.conscious,
             StepResult.implicit,
-        ).where(col(StepResult.visit_id).in_(visit_ids))
-    ):
-        data[visit_id][step_key] = _StepData(score, conscious, implicit)
-    for visit_id, step_key, answers, emotion in session.exec(
-        select(
-            StepObservation.visit_id,
-            StepObservation.step_key,
-            StepObservation.answers,
-            StepObservation.conscious,
-        ).where(col(StepObservation.visit_id).in_(visit_ids))
-    ):
-        step = data[visit_id].setdefault(step_key, _StepData())
-        step.answers = answers or {}
-        step.valence = (emotion or {}).get("valence")
-    return data
+            # As text, parsed a chunk at a time below: per-row JSON parsing costs more.
+            cast(StepObservation.answers, Text),
+            col(StepObservation.conscious)["valence"].as_integer(),
+        )
+        .outerjoin(StepObservation, joined)
+        .where(*filters.where(StepResult, project))
+        .order_by(col(StepResult.visit_id))
+    )
+    result = conn.execution_options(yield_per=CHUNK * STEPS_PER_CHUNK).execute(query)
+    current: int | None = None
+    steps: dict[str, _StepData] = {}
+    for part in result.partitions():
+        answers = json.loads("[" + ",".join(row[5] or "{}" for row in part) + "]")
+        for row, answered in zip(part, answers, strict=True):
+            visit_id = row[0]
+            if visit_id != current:
+                if current is not None:
+                    yield current, steps
+                current, steps = visit_id, {}
+            steps[row[1]] = _StepData(row[2], row[3], row[4], answered, row[6])
+    if current is not None:
+        yield current, steps
 
 
 def cell(value: Any) -> Any:
@@ -209,20 +226,27 @@ def cell(value: Any) -> Any:
     return value
 
 
+_PLAIN = (str, int, float, type(None))
+
+
 def _mean(values: Sequence[float | None]) -> float | None:
     present = [v for v in values if v is not None]
     return fmean(present) if present else None
 
 
 def rows(
-    session: Session, *, project: Project, filters: ResultFilters, layout: Layout, cols: Columns
+    conn: Connection, *, project: Project, filters: ResultFilters, layout: Layout, cols: Columns
 ) -> Iterator[list[list[Any]]]:
     """The export's rows (plain values), in chunks, ordered by visit id."""
-    for chunk in _visits(session, project, filters):
-        steps = _steps_of(session, [row[0] for row in chunk])
+    groups = _step_groups(conn, project, filters)
+    group: tuple[int, dict[str, _StepData]] | None = next(groups, None)
+    for chunk in _visits(conn, project, filters):
         out: list[list[Any]] = []
         for visit in chunk:
-            by_step = steps[visit[0]]
+            # Both streams are ordered by visit id and filtered alike: merge them.
+            while group is not None and group[0] < visit[0]:
+                group = next(groups, None)
+            by_step = group[1] if group is not None and group[0] == visit[0] else {}
             if layout == "wide":
                 out.append(_wide(visit, by_step, cols))
             else:
@@ -238,7 +262,10 @@ def _wide(visit: Row[Any], by_step: dict[str, _StepData], cols: Columns) -> list
     for step_key, step in cols.steps.items():
         data = by_step.get(step_key, empty)
         values.append(data.score)
-        values += [cell(data.answers.get(question)) for question in step.questions]
+        answers = data.answers
+        for question in step.questions:
+            value = answers.get(question)
+            values.append(value if type(value) in _PLAIN else cell(value))
     return values
 
 
@@ -273,25 +300,23 @@ def _long(visit: Row[Any], by_step: dict[str, _StepData], cols: Columns) -> list
 # ---------------------------------------------------------------- file formats
 
 
-def _csv_value(value: Any) -> Any:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return value
-
-
 def csv_chunks(
     db: Database, *, project: Project, filters: ResultFilters, layout: Layout
 ) -> Iterator[str]:
     """The CSV text in pieces of about CHUNK visits: for a streamed response."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = csv.writer(buffer, lineterminator="\n")  # None is written as an empty field
     with snapshot(db) as session:
         cols = columns(session, project=project, filters=filters)
-        writer.writerow(cols.header(layout))
-        for chunk in rows(session, project=project, filters=filters, layout=layout, cols=cols):
-            writer.writerows([_csv_value(v) for v in row] for row in chunk)
+        header = cols.header(layout)
+        writer.writerow(header)
+        flags = [i for i, name in enumerate(header) if name in BOOLEAN_COLUMNS]
+        conn = session.connection()
+        for chunk in rows(conn, project=project, filters=filters, layout=layout, cols=cols):
+            for row in chunk:
+                for i in flags:
+                    row[i] = "true" if row[i] else "false"
+            writer.writerows(chunk)
             yield buffer.getvalue()
             buffer.seek(0)
             buffer.truncate()
@@ -314,7 +339,8 @@ def write_xlsx(db: Database, *, project: Project, filters: ResultFilters, layout
             sheet = workbook.create_sheet(base)
             sheet.append(header)
             filled = 1
-            for chunk in rows(session, project=project, filters=filters, layout=layout, cols=cols):
+            conn = session.connection()
+            for chunk in rows(conn, project=project, filters=filters, layout=layout, cols=cols):
                 for row in chunk:
                     if filled == XLSX_MAX_ROWS:
                         sheets += 1

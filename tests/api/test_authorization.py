@@ -1015,3 +1015,33 @@ def test_disabled_users_token_stops_working(ctx: Ctx) -> None:
         assert problem_issues(response) == []
     again = ctx.client.post(f"{API}/auth/token", data={"username": S1, "password": PASSWORD})
     assert again.status_code == 401
+
+
+def test_api_key_gets_what_its_client_user_gets_and_only_reads(ctx: Ctx) -> None:
+    """An Acme key acts as Acme's client user on every read (ok, 403 or 404 alike) but /me (a key
+    is no account), and is refused every write, even those the user may make (their own account)."""
+    with ctx.db.session() as session:
+        admin = session.get(User, ctx.ids[ADMIN])
+        assert admin is not None
+        _, key = create_key(
+            session,
+            client_id=ctx.ids["Acme"],
+            data=ApiKeyCreate(name="matrix", rate_limit_per_minute=10_000),
+            actor=admin,
+        )
+    ctx._tokens["acme-key"] = {"Authorization": f"Bearer {key}"}
+    before = {name: rows for name, rows in snapshot(ctx.db).items() if name != "api_keys"}
+    issues = []
+    for route in ROUTES:
+        if route.setup or route.path.endswith("/events"):  # set-up writes; endless streams
+            continue
+        reads = route.method == "GET" and route.path != "/me"
+        expected = route.expected[ACME] if reads else 403
+        response = route.send(ctx, "acme-key")
+        if outcome(response) != expected:
+            issues.append(f"{route}: {response.status_code} (expected {expected})")
+        if not response.is_success:
+            issues += [f"{route}: {issue}" for issue in problem_issues(response)]
+    assert issues == []
+    after = {name: rows for name, rows in snapshot(ctx.db).items() if name != "api_keys"}
+    assert after == before

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from openpyxl import load_workbook
 
+from api.exports import service as export_service
 from tests.helpers import login
 from tests.results.conftest import API, Answers, Results
 from tests.results.conftest import results as results  # the fixture
@@ -117,6 +118,14 @@ def test_wide_csv_holds_the_results_apis_figures(results: Results, seeded: dict[
 
     by_id = {int(row["visit_id"]): row for row in rows}
     good, poor, knocked = (by_id[seeded[name]] for name in ("good", "poor", "knocked"))
+    for row, answers in ((good, GOOD), (poor, POOR), (knocked, KNOCKED)):
+        assert (
+            row["entry.greeted"],
+            int(row["entry.friendly"]),
+            row["till.price_ok"],
+            row["till.quick"],
+        ) == (answers.greeted, answers.friendly, answers.price_ok, answers.quick)
+        assert row["score.entry"] != "" and row["score.till"] != ""
     assert (good["wave"], good["location_code"], good["channel"]) == ("Spring", "ALP-0", "physical")
     assert (poor["wave"], poor["location_name"], poor["region"]) == ("", "Web shop", "south")
     assert (poor["entry.greeted"], poor["entry.friendly"], poor["till.quick"]) == ("no", "3", "no")
@@ -224,3 +233,15 @@ def test_client_users_export_their_own_projects_without_shopper_identities(
             assert response.status_code == status, (username, fmt, response.text)
     bad = results.client.get(f"{base}.csv", params={"layout": "tall"}, headers=results.manager)
     assert bad.status_code == 422
+
+
+def test_chunk_boundaries_change_nothing(
+    results: Results, seeded: dict[str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Visits and their steps are two streams read in chunks and merged: chunks of one visit
+    and of one step row give the same files."""
+    whole = [download(results, "csv", layout=layout).text for layout in ("wide", "long")]
+    monkeypatch.setattr(export_service, "CHUNK", 1)
+    monkeypatch.setattr(export_service, "STEPS_PER_CHUNK", 1)
+    assert [download(results, "csv", layout=layout).text for layout in ("wide", "long")] == whole
+    assert len(whole[0].splitlines()) == 4
