@@ -306,15 +306,14 @@ def run(url: str, label: str, *, visits: int, workers: int, work_dir: Path) -> l
     ]
 
 
-def export_figures() -> None:
-    # ---------------------------------------------------------------- export figures
-    # bench/export.py (written by the export helper) prints the export figures from run().
-    try:
-        from bench import export  # type: ignore[attr-defined]
-    except ImportError:
-        print("export figures: bench/export.py is not on this branch yet; skipped")
-        return
-    export.run()
+def export_figures(*, visits: int, postgres: str) -> None:
+    """The export half of the issue's aims: bench/export.py on the same databases."""
+    from bench import export
+
+    figures = export.run(visits=visits)
+    if postgres:
+        figures += export.run(visits=visits, database_url=postgres, label="PostgreSQL")
+    print(export.report(figures))
 
 
 def main() -> None:
@@ -323,6 +322,9 @@ def main() -> None:
     parser.add_argument("--visits", type=int, default=200)
     parser.add_argument("--workers", type=int, default=2, help="uvicorn workers on PostgreSQL")
     parser.add_argument("--no-export", action="store_true", help="skip the export figures")
+    parser.add_argument(
+        "--export-visits", type=int, default=100_000, help="approved visits to export"
+    )
     args = parser.parse_args()
     given = args.database_url or ""
     postgres = given if given.startswith("postgres") else ""
@@ -341,7 +343,7 @@ def main() -> None:
     for line in lines:
         print(line)
     if not args.no_export:
-        export_figures()
+        export_figures(visits=args.export_visits, postgres=postgres)
 
 
 if __name__ == "__main__":
