@@ -18,7 +18,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -242,13 +242,16 @@ def _zone() -> Any:
         return UTC
 
 
+Decision = Literal["approve", "reject", "return"]
+
+
 @dataclass(frozen=True)
 class _Plan:
     checkin: datetime
     location: Location
     shopper: User
     wave: Wave
-    outcome: str = "approve"  # approve, reject, return, or pending (left for the reviewer)
+    decision: Decision | None = "approve"  # None: left waiting for the reviewer
     twist: str | None = None
     comment: str = ""
 
@@ -414,7 +417,9 @@ class _History:
                     location=location,
                     shopper=pick(location, checkin, wave, only),
                     wave=wave,
-                    outcome=spec["outcome"],
+                    decision=None
+                    if spec["outcome"] == "pending"
+                    else cast(Decision, spec["outcome"]),
                     twist=spec.get("twist"),
                     comment=spec.get("comment", ""),
                 )
@@ -514,8 +519,8 @@ class _History:
         if window_end < booked_end:
             assignment.window_end = window_end
             session.add(assignment)
-        if plan.outcome != "pending":
-            self._review(plan, visit)
+        if plan.decision is not None:
+            self._review(plan, plan.decision, visit)
 
     def _position(self, plan: _Plan) -> tuple[float, float, float]:
         location, rng = plan.location, self.rng
@@ -528,10 +533,10 @@ class _History:
             round(rng.uniform(5, 20), 1),
         )
 
-    def _review(self, plan: _Plan, visit: Visit) -> None:
+    def _review(self, plan: _Plan, decision: Decision, visit: Visit) -> None:
         """Decide the visit the way the review endpoint does (approval materialises results)."""
         comment, resubmit_by = plan.comment, None
-        if plan.outcome == "approve":
+        if decision == "approve":
             flagged = self.session.exec(
                 select(QcRun.id).where(
                     QcRun.visit_id == visit.id,
@@ -540,14 +545,14 @@ class _History:
                 )
             ).first()
             comment = self.story["reviews"]["flagged" if flagged else "clean"]
-        elif plan.outcome == "return":
+        elif decision == "return":
             resubmit_by = datetime.combine(self.today + timedelta(days=14), time(17), tzinfo=UTC)
         assert visit.id is not None
         review_visit(
             self.session,
             user=self.manager,
             visit_id=visit.id,
-            data=ReviewRequest(action=plan.outcome, comment=comment, resubmit_by=resubmit_by),
+            data=ReviewRequest(action=decision, comment=comment, resubmit_by=resubmit_by),
         )
 
     # ------------------------------------------------------------ what the shopper recorded
