@@ -16,7 +16,7 @@ import math
 import random
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from pathlib import Path
 from typing import Any, Literal, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -235,7 +235,7 @@ def _born(today: date, age: int) -> date:
     return date(today.year - age, 3, 15)
 
 
-def _zone() -> Any:
+def _zone() -> tzinfo:
     try:
         return ZoneInfo("Europe/Amsterdam")
     except ZoneInfoNotFoundError:  # no time zone database (Windows without tzdata)

@@ -57,9 +57,8 @@ def results(client: TestClient, headers: dict[str, str], endpoint: str, **params
     return response.json()
 
 
-def test_client_sees_approved_visits_of_two_waves_that_tell_a_story(
-    client: TestClient, demo: None
-) -> None:
+@pytest.mark.usefixtures("demo")
+def test_client_sees_approved_visits_of_two_waves_that_tell_a_story(client: TestClient) -> None:
     viewer = as_role(client, "client")
 
     summary = results(client, viewer, "summary")
@@ -94,9 +93,8 @@ def test_client_sees_approved_visits_of_two_waves_that_tell_a_story(
     assert results(client, viewer, "gaps")[0]["impact"] > 0
 
 
-def test_review_queue_holds_the_waiting_visits_flagged_first(
-    client: TestClient, demo: None
-) -> None:
+@pytest.mark.usefixtures("demo")
+def test_review_queue_holds_the_waiting_visits_flagged_first(client: TestClient) -> None:
     manager = as_role(client, "manager")
     project = project_id(client, manager)
 
@@ -112,7 +110,8 @@ def test_review_queue_holds_the_waiting_visits_flagged_first(
     assert flagged.json()["visit"]["media"], "the visit's photos were uploaded"
 
 
-def test_returned_visit_waits_for_the_demo_shopper(client: TestClient, demo: None) -> None:
+@pytest.mark.usefixtures("demo")
+def test_returned_visit_waits_for_the_demo_shopper(client: TestClient) -> None:
     shopper = as_role(client, "shopper")
 
     returned = client.get(f"{API}/me/assignments", params={"scope": "returned"}, headers=shopper)
@@ -130,8 +129,9 @@ def test_returned_visit_waits_for_the_demo_shopper(client: TestClient, demo: Non
     assert photo.headers["content-type"] == "image/jpeg"
 
 
+@pytest.mark.usefixtures("demo")
 def test_demo_is_created_once_with_every_question_type_answered(
-    db: Database, settings: Settings, demo: None
+    db: Database, settings: Settings
 ) -> None:
     with db.session() as session:
         again = load_demo(session, media=LocalMediaStore(settings.data_dir / "media"))
