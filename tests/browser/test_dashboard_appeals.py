@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import httpx
+import openpyxl
 import pytest
 
 from api.db import Database
@@ -239,3 +240,14 @@ def test_csv_export_button_downloads_the_approved_visits(results: Results, page:
     assert {int(row["visit_id"]) for row in rows} == set(approved[:2])
     assert "long" in info.value.suggested_filename
     shot(page, "dashboard-export")
+
+    # Excel, wide, same wave: a workbook with a header row and one row per visit.
+    page.select_option("#export-layout", "wide")
+    with page.expect_download() as info:
+        page.click("#export-xlsx")
+    assert info.value.suggested_filename.endswith(".xlsx")
+    with open(info.value.path(), "rb") as handle:  # the saved file has no extension
+        sheet = openpyxl.load_workbook(io.BytesIO(handle.read()), read_only=True).worksheets[0]
+        table = list(sheet.iter_rows(values_only=True))
+    assert table[0][0] == "visit_id"
+    assert sorted(int(row[0]) for row in table[1:]) == sorted(approved[:2])
