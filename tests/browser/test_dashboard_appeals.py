@@ -142,6 +142,7 @@ def test_managers_see_the_appeals_read_only(results: Results, page: Any) -> None
     assert page.locator("button[data-appeal]").count() == 0
     row = page.locator("#appeals-table tr[data-status=dismissed]")
     assert "The photos show the shop open." in row.inner_text()
+    shot(page, "dashboard-appeals-manager")
 
 
 def painted(page: Any) -> int:
