@@ -4,6 +4,7 @@ import { ApiError, get, getAllPages } from "/web/common/api.js";
 import { subscribe } from "/web/common/events.js";
 import { esc } from "/web/common/login.js";
 import * as charts from "./charts.js";
+import { exportButtons } from "./exports.js";
 import { fetchFigures, fetchMoreLocations } from "./figures.js";
 import * as fmt from "./format.js";
 import { pyramid } from "./pyramid.js";
@@ -53,6 +54,7 @@ export class Dashboard {
     this.main.innerHTML = skeleton(project);
     projectPages(this.main.querySelector("#project-pages"), project.id);
     recheckPanel(this.main.querySelector("#recheck-card"), project.id);
+    exportButtons(this.main.querySelector("#exports"), project.id, () => this.filters);
     this.renderFilters();
     this.main.querySelector("#filters").addEventListener("change", () => this.onFilterChange());
     this.main.querySelector("#clear-filters").addEventListener("click", () => {
@@ -337,6 +339,7 @@ function skeleton(project) {
       <label>Channel <select name="channel" id="filter-channel"></select></label>
       <button type="button" class="secondary" id="clear-filters">Clear filters</button>
     </form>
+    <div class="exports" id="exports" style="display: flex; flex-wrap: wrap; gap: .5rem; align-items: center; margin: 0 0 1rem"></div>
     <p class="error" id="figures-error" role="alert"></p>
     <p class="card empty-notice" id="empty-notice" hidden></p>
     <section class="kpis" id="kpis" aria-label="Key figures"></section>

@@ -41,6 +41,8 @@ const PAGES = [
   ["cx-map.html", "CX map"],
   ["actions.html", "Action plans"],
   ["report.html", "Report"],
+  ["outside.html", "Outside data"],
+  ["appeals.html", "Appeals"],
 ];
 
 /** Links to the project's pages, keeping the filters; `current` is marked. */
