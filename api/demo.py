@@ -45,7 +45,14 @@ from api.shoppers.models import ShopperProfile, ShopperRegister
 from api.shoppers.service import register, set_qualified, set_test
 from api.visits.media import CleanImage, LocalMediaStore, MediaStore, clean_image
 from api.visits.models import BatchOperation, Visit, VisitStart
-from api.visits.service import attempt_quiz, journey_of, run_batch, start_visit, store_media
+from api.visits.service import (
+    attempt_quiz,
+    journey_of,
+    parse_operations,
+    run_batch,
+    start_visit,
+    store_media,
+)
 from briefings import (
     ImplicitProbe,
     JourneyDefinition,
@@ -526,9 +533,13 @@ class _History:
             )
         )
         results = run_batch(
-            session, visit=visit, assignment=assignment, operations=operations, actor=plan.shopper
+            session,
+            visit=visit,
+            assignment=assignment,
+            operations=parse_operations(operations),
+            actor=plan.shopper,
         )
-        refused = [result.problem for result in results if result.status != 200]
+        refused = [result["problem"] for result in results if result["status"] != 200]
         if refused:
             raise RuntimeError(f"A demo visit was refused: {refused[0]}")
         # Submission stamps the moment of loading; in the story the visit was submitted when it
