@@ -1,12 +1,17 @@
 """Field-capture ingest: N shoppers send complete 20-step visits through real HTTP.
 
-    python bench/ingest.py [--shoppers 20] [--visits 5] [--workers 2] [--database-url URL]
+    python bench/ingest.py [--shoppers 20] [--visits 5] [--workers 2] [--pace-ms 200]
+                           [--database-url URL]
 
 The API runs under uvicorn in its own process on a loopback port; the shoppers are threads with
 keep-alive connections in this process. Every visit is a check-in, 20 steps with answers and both
-emotion measures, one small photo and the check-out. It is sent twice over: once as single step
-writes (p50/p95 per request) and once batched as the outbox does it (visits/s). The same rows are
-then inserted with plain SQL in one process, for the ratio.
+emotion measures, one small photo and the check-out. It is sent three times over: as single step
+writes back to back (the server's saturation: every shopper sends its next request the moment the
+last one answers, so latency there is mostly queueing behind the other 19); as single step writes
+paced at one request per shopper every --pace-ms (20 shoppers at 200 ms offer 100 requests/s, far
+more than real shoppers, who spend a minute or more on a step: this is the latency a write sees
+under heavy but not saturating load); and batched as the outbox does it (visits/s). The same rows
+are then inserted with plain SQL in one process, for the ratio.
 
 Aim on SQLite, two cores: p95 < 50 ms per single step write, >= 250 complete visits/s batched.
 """
@@ -185,13 +190,20 @@ def seed(
 
 
 class Shopper:
-    def __init__(self, port: int, token: str) -> None:
+    def __init__(self, port: int, token: str, pace: float = 0.0) -> None:
         self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         self.auth = f"Bearer {token}"
         self.timings: dict[str, list[float]] = defaultdict(list)
+        self.pace = pace  # seconds between the starts of two requests; 0 = back to back
+        self.next_at = 0.0
 
     def call(self, kind: str, method: str, path: str, body: bytes, ctype: str) -> Any:
         headers = {"Authorization": self.auth, "Content-Type": ctype}
+        if self.pace:
+            now = time.perf_counter()
+            if self.next_at > now:
+                time.sleep(self.next_at - now)
+            self.next_at = max(self.next_at, now) + self.pace
         t0 = time.perf_counter()
         self.conn.request(method, "/api/v1" + path, body=body, headers=headers)
         response = self.conn.getresponse()
@@ -274,10 +286,17 @@ class Phase:
 
 
 def run_phase(
-    port: int, server_pid: int, tokens: list[str], assignments: list[list[int]], batched: bool
+    port: int,
+    server_pid: int,
+    tokens: list[str],
+    assignments: list[list[int]],
+    batched: bool,
+    pace: float = 0.0,
 ) -> Phase:
     photo = small_jpeg()
-    shoppers = [Shopper(port, token) for token in tokens]
+    shoppers = [Shopper(port, token, pace) for token in tokens]
+    for n, shopper in enumerate(shoppers):  # spread the paced shoppers over one interval
+        shopper.next_at = time.perf_counter() + pace * n / len(shoppers)
     errors: list[BaseException] = []
 
     def work(shopper: Shopper, ids: list[int]) -> None:
@@ -426,6 +445,9 @@ def main() -> None:
     parser.add_argument("--visits", type=int, default=5, help="per shopper and per phase")
     parser.add_argument("--workers", type=int, default=2, help="server worker processes")
     parser.add_argument("--database-url", default="", help="default: a fresh SQLite file")
+    parser.add_argument(
+        "--pace-ms", type=float, default=200, help="per shopper, in the paced single-write phase"
+    )
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="fieldwork-bench-"))
@@ -439,7 +461,7 @@ def main() -> None:
     engine.dispose()
     db = Database(url)
     per_phase = args.shoppers * args.visits
-    tokens, assignments = seed(db, args.shoppers, args.visits * 2)
+    tokens, assignments = seed(db, args.shoppers, args.visits * 3)
     db.dispose()
     print(
         f"database: {url.split('@')[-1]}; {args.shoppers} shoppers x {args.visits} visits per phase; "
@@ -448,10 +470,20 @@ def main() -> None:
 
     server, port = start_server(url, workdir, secret=SECRET, workers=args.workers)
     try:
-        single = [ids[: args.visits] for ids in assignments]
-        batched = [ids[args.visits :] for ids in assignments]
+        v = args.visits
+        single = [ids[:v] for ids in assignments]
+        paced = [ids[v : 2 * v] for ids in assignments]
+        batched = [ids[2 * v :] for ids in assignments]
         phase = run_phase(port, server.pid, tokens, single, batched=False)
-        report("single step writes", per_phase, phase)
+        report("single step writes, back to back (saturation)", per_phase, phase)
+        pace = args.pace_ms / 1000
+        phase = run_phase(port, server.pid, tokens, paced, batched=False, pace=pace)
+        report(
+            f"single step writes, paced: one request per shopper every {args.pace_ms:.0f} ms "
+            f"(offered {args.shoppers / pace:.0f} requests/s)",
+            per_phase,
+            phase,
+        )
         phase = run_phase(port, server.pid, tokens, batched, batched=True)
         http_rate = report("batched (start, photo, batch of 20 steps + submit)", per_phase, phase)
     finally:
