@@ -8,6 +8,7 @@ tests/browser/test_dashboard.py): four approved visits and one submitted visit w
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -63,6 +64,8 @@ def desk(browser: Any, dashboard: Dashboard) -> Iterator[Page]:
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     expect(page.locator("header.top")).to_be_visible()
+    # The overview has drawn: a later hash route is not overwritten by its late rendering.
+    expect(page.locator(".project-card").first).to_be_visible()
     yield page
     errors = page.errors  # type: ignore[attr-defined]
     page.context.close()
@@ -276,3 +279,72 @@ def test_a_webhook_created_in_the_console_shows_its_delivery_after_an_approval(
     desk.locator(f'button[data-delete="{webhook_id}"]').click()
     expect(desk.locator("#webhooks-table")).to_contain_text("No webhooks yet.")
     assert api(dashboard, "GET", f"/projects/{pid}/webhooks")["items"] == []
+
+
+def test_a_manager_upholds_an_appeal_by_amending_one_answer_of_a_step(
+    dashboard: Dashboard, desk: Page
+) -> None:
+    pid = dashboard.project_id
+    approved = api(dashboard, "GET", f"/projects/{pid}/appealable-visits", user="acme-viewer")
+    visit_id = approved["items"][0]["visit_id"]
+    appeal = api(
+        dashboard,
+        "POST",
+        f"/visits/{visit_id}/appeals",
+        user="acme-viewer",
+        json={"reason": "We were greeted at once; the camera footage shows it."},
+    )
+    review = api(dashboard, "GET", f"/visits/{visit_id}/review")
+    entry = next(s for s in review["visit"]["steps"] if s["step_key"] == "entry")
+    assert entry["answers"]["greeted"] == "yes"
+
+    desk.goto(f"/console/#/projects/{pid}/appeals")
+    desk.locator(f'button[data-decide="{appeal["id"]}"]').click()
+    form = desk.locator("#decide")
+    expect(form.locator("#amend")).to_be_hidden()
+    form.get_by_label("Uphold — amend answers").check()
+    expect(form.locator("#amend")).to_be_visible()
+    form.get_by_label("Step").select_option("entry")
+    answers = form.get_by_label("Corrected answers")
+    expect(answers).to_have_value(re.compile(r'"greeted": "yes"'))
+    answers.fill('{"greeted": "no"}')
+    form.get_by_label("Comment").fill("Corrected: the greeting came late.")
+    form.get_by_role("button", name="Record decision").click()
+    expect(desk.locator(".notice.ok")).to_contain_text(f"Appeal #{appeal['id']} upheld (amend)")
+
+    decided = api(dashboard, "GET", f"/appeals/{appeal['id']}")
+    assert (decided["status"], decided["action"]) == ("upheld", "amend")
+    assert decided["amendments"]["entry"]["greeted"] == "no"
+    assert decided["score_after"] is not None
+    review = api(dashboard, "GET", f"/visits/{visit_id}/review")
+    entry = next(s for s in review["visit"]["steps"] if s["step_key"] == "entry")
+    assert entry["answers"]["greeted"] == "no"
+
+
+def test_outside_data_is_imported_on_the_locations_screen_and_bad_lines_are_named(
+    dashboard: Dashboard, desk: Page, tmp_path: Path
+) -> None:
+    pid = dashboard.project_id
+    bad = tmp_path / "bad.csv"
+    bad.write_text("location_code,metric,value,period\nALP-0,sales,120,2026-Q3\nNOPE,sales,abc,\n")
+    desk.goto(f"/console/#/projects/{pid}/locations")
+    desk.get_by_label("Outside data CSV").set_input_files(str(bad))
+    desk.get_by_role("button", name="Upload figures").click()
+    error = desk.locator(".notice.error")
+    expect(error.locator('li[data-line="3"]').first).to_contain_text("line 3, location_code")
+    expect(error).to_contain_text("value")
+    assert api(dashboard, "GET", f"/projects/{pid}/outside-data")["items"] == []
+    shot(desk, "console-more-outside-data-errors")
+
+    good = tmp_path / "good.csv"
+    good.write_text(
+        "location_code,metric,value,period\nALP-0,sales,120,2026-Q3\nALP-1,sales,80,2026-Q3\n"
+    )
+    desk.get_by_label("Outside data CSV").set_input_files(str(good))
+    desk.get_by_role("button", name="Upload figures").click()
+    expect(desk.locator(".notice.ok")).to_contain_text("2 new figure(s), 0 replaced (sales)")
+    figures = api(dashboard, "GET", f"/projects/{pid}/outside-data")["items"]
+    assert sorted((f["location_code"], f["value"]) for f in figures) == [
+        ("ALP-0", 120),
+        ("ALP-1", 80),
+    ]

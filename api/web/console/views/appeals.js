@@ -22,9 +22,7 @@ export async function render(container, projectId) {
       <td class="num" data-rate="appeal">${rate(r.appeal_rate)}</td><td class="num" data-rate="upheld">${rate(r.upheld_rate)}</td></tr>`;
   }
 
-  async function decisionForm(appeal) {
-    const review = await get(`/visits/${appeal.visit_id}/review`);
-    const steps = review.visit.steps || [];
+  function decisionForm(appeal, steps) {
     return `<form class="card stack" id="decide" data-appeal="${appeal.id}" style="gap:.5rem;margin-bottom:1rem">
       <h2>Decide appeal #${appeal.id} — visit <a href="#/visits/${appeal.visit_id}">#${appeal.visit_id}</a></h2>
       <p style="margin:0"><strong>Reason:</strong> ${esc(appeal.reason)}</p>
@@ -92,7 +90,10 @@ export async function render(container, projectId) {
       get(`/projects/${projectId}/appeals/stats`),
     ]);
     const current = deciding ? appeals.find((a) => a.id === deciding) : null;
-    const form = current ? await decisionForm(current) : "";
+    // The visit's answers, which an amendment starts from; fetched before drawing so the form is
+    // complete (and wired) the moment it appears.
+    const steps = current ? (await get(`/visits/${current.visit_id}/review`)).visit.steps || [] : [];
+    const form = current ? decisionForm(current, steps) : "";
     container.innerHTML = `
       <div class="row"><h1>Appeals</h1><span class="muted">${stats.total.open} open, ${stats.total.appeals} in all</span></div>
       ${message}${form}
@@ -132,10 +133,7 @@ export async function render(container, projectId) {
         draw();
       });
     }
-    if (current) {
-      const review = await get(`/visits/${current.visit_id}/review`);
-      wireForm(current, review.visit.steps || []);
-    }
+    if (current) wireForm(current, steps);
   }
   await draw();
   return { refresh: () => (deciding ? null : draw()) };

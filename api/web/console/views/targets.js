@@ -58,7 +58,7 @@ export async function render(container, projectId) {
         <div class="row" id="level-targets">${LEVELS.map(
           ([key, label]) => `<label>${label} <input type="number" min="0" max="100" step="0.1" name="level:${key}" value="${value(current.level_targets[key])}" style="width:6rem"></label>`,
         ).join("")}</div>
-        <label>Note (why this version) <input name="note" maxlength="2000" placeholder="e.g. raised the greeting target after the Q3 review"></label>
+        <label>Note (why this version) <input name="note" maxlength="2000" style="width:100%;max-width:40rem" placeholder="e.g. raised the greeting target after the Q3 review"></label>
         <div><button type="submit" id="save-targets">Save as version ${current.version + 1}</button></div>
       </form>
       <h2 style="margin-top:1.5rem">Versions</h2>

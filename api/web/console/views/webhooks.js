@@ -36,11 +36,11 @@ export async function render(container, projectId) {
       ${message}
       <form class="card stack" id="create-webhook" style="gap:.5rem;margin-bottom:1rem">
         <h2>New webhook</h2>
-        <label>URL <input name="url" type="url" required maxlength="2000" placeholder="https://example.com/fieldwork"></label>
+        <label>URL <input name="url" type="url" required maxlength="2000" placeholder="https://example.com/fieldwork" style="width:100%;max-width:40rem"></label>
         <fieldset class="row"><legend>Events</legend>${EVENTS.map(
           (e) => `<label><input type="checkbox" name="events" value="${e}" checked> ${e}</label>`,
         ).join("")}</fieldset>
-        <label>Description <input name="description" maxlength="500"></label>
+        <label>Description <input name="description" maxlength="500" style="width:100%;max-width:40rem"></label>
         <div><button type="submit">Create webhook</button></div>
       </form>
       <div class="card table-wrap"><table id="webhooks-table">
