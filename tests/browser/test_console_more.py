@@ -117,6 +117,7 @@ def test_an_approval_in_the_console_changes_the_open_client_dashboard_within_two
         timeout=2_000,
     )
     elapsed = time.monotonic() - clicked
+    print(f"dashboard updated {elapsed:.2f} s after the Approve click")
     assert elapsed < 2.0
     expect(desk.locator("#visit-status [data-status]")).to_have_attribute("data-status", "approved")
     after = dashboard.api("summary")
