@@ -12,6 +12,9 @@ const ROUTES = [
   [/^\/projects\/(\d+)\/locations$/, "locations"],
   [/^\/projects\/(\d+)\/shoppers$/, "shoppers"],
   [/^\/projects\/(\d+)\/journeys$/, "journeys"],
+  [/^\/projects\/(\d+)\/appeals$/, "appeals"],
+  [/^\/projects\/(\d+)\/targets$/, "targets"],
+  [/^\/projects\/(\d+)\/webhooks$/, "webhooks"],
   [/^\/visits\/(\d+)$/, "visit"],
   [/^\/api-keys$/, "apikeys"],
 ];
@@ -22,6 +25,9 @@ const NAV = [
   ["locations", "Locations", (p) => `#/projects/${p}/locations`],
   ["shoppers", "Shoppers", (p) => `#/projects/${p}/shoppers`],
   ["journeys", "Journeys", (p) => `#/projects/${p}/journeys`],
+  ["targets", "Targets", (p) => `#/projects/${p}/targets`],
+  ["appeals", "Appeals", (p) => `#/projects/${p}/appeals`],
+  ["webhooks", "Webhooks", (p) => `#/projects/${p}/webhooks`],
 ];
 const PROJECT_KEY = "fieldwork.console.project";
 const view = document.getElementById("view");

@@ -1,4 +1,5 @@
-// The project's locations, and a CSV import (POST /projects/{id}/locations/import, all rows or none).
+// The project's locations, a CSV import (POST /projects/{id}/locations/import, all rows or none),
+// and an import of outside figures per location (POST /projects/{id}/outside-data, all rows or none).
 import { getAllPages, upload } from "/web/common/api.js";
 import { esc, notice } from "../util.js";
 
@@ -23,6 +24,14 @@ export async function render(container, projectId) {
           <input type="file" name="file" accept=".csv,text/csv" required>
           <div><button type="submit">Import</button></div>
         </form>
+        <form class="card stack" id="outside-import" style="gap:.5rem">
+          <h2>Import outside data</h2>
+          <p class="muted" style="margin:0;font-size:.85rem">Figures per location from other sources (sales, NPS, footfall). Columns:
+          <code>location_code</code>, <code>metric</code>, <code>value</code>, optional <code>period</code>. A figure of the same
+          location, metric and period is replaced. One bad row refuses the whole file.</p>
+          <input type="file" name="file" accept=".csv,text/csv" required aria-label="Outside data CSV">
+          <div><button type="submit">Upload figures</button></div>
+        </form>
         <form class="card filters" id="filter"><label>Search <input name="q" value="${esc(filter)}" placeholder="code, name, city, region"></label></form>
       </div>
       <div class="card table-wrap"><table id="locations-table">
@@ -41,8 +50,22 @@ export async function render(container, projectId) {
         const report = await upload(`/projects/${projectId}/locations/import`, data);
         message = notice("ok", `Imported ${report.imported} new location(s), updated ${report.updated}.`);
       } catch (error) {
-        const rows = (error.problem?.errors || []).map((e) => `<li>${e.line ? `line ${e.line}, ` : ""}${esc(e.field)}: ${esc(e.message)}</li>`).join("");
-        message = notice("error", `${esc(error.message)}${rows ? `<ul>${rows}</ul>` : ""}`);
+        message = importError(error);
+      }
+      await draw();
+    });
+    container.querySelector("#outside-import").addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const data = new FormData();
+      data.append("file", event.target.file.files[0]);
+      try {
+        const report = await upload(`/projects/${projectId}/outside-data`, data);
+        message = notice(
+          "ok",
+          `Outside data import #${report.import_id}: ${report.imported} new figure(s), ${report.replaced} replaced (${report.metrics.map(esc).join(", ")}).`,
+        );
+      } catch (error) {
+        message = importError(error);
       }
       await draw();
     });
@@ -57,4 +80,12 @@ export async function render(container, projectId) {
     container.querySelector("#filter").addEventListener("submit", (event) => event.preventDefault());
   }
   await draw();
+}
+
+/** An import's refusal with its line-numbered errors. */
+function importError(error) {
+  const rows = (error.problem?.errors || [])
+    .map((e) => `<li data-line="${e.line ?? ""}">${e.line ? `line ${e.line}, ` : ""}${e.field ? `${esc(e.field)}: ` : ""}${esc(e.message)}</li>`)
+    .join("");
+  return notice("error", `${esc(error.message)}${rows ? `<ul>${rows}</ul>` : ""}`);
 }
