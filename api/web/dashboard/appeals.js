@@ -1,6 +1,6 @@
 // The appeals page: /dashboard/appeals.html?project=
 // A client user disputes an approved visit while its appeal window is open and follows the
-// decisions; managers and admins see the same lists read-only (they decide through the API).
+// decisions; managers and admins see the same lists read-only (they decide in the console).
 import { ApiError, get, getAllPages, post } from "/web/common/api.js";
 import { esc } from "/web/common/login.js";
 import * as fmt from "./format.js";
@@ -59,7 +59,7 @@ class AppealsPage {
         this.filer
           ? `<p class="muted small">You may dispute an approved visit you believe is wrong while its appeal window is open.
              The project's managers decide; their comment shows below.</p>`
-          : `<p class="card muted" id="read-only-note">Read-only: the client's users file appeals here; the project's managers decide them with <code>POST /api/v1/appeals/{id}/decision</code>.</p>`
+          : `<p class="card muted" id="read-only-note">Read-only: the client's users file appeals here; the project's managers decide them in the <a href="/console/#/projects/${this.project.id}/appeals">console</a>.</p>`
       }
       <p class="error" id="page-error" role="alert"></p>
       <section class="card" id="appealable-card"><h2>Visits open to appeal</h2><div id="appealable"><p class="muted">Loading…</p></div>
