@@ -96,15 +96,21 @@ async function route() {
   }
   if (found.id && found.name !== "visit") setProject(found.id);
   renderNav(found.name);
-  view.innerHTML = `<p class="muted">Loading…</p>`;
+  // Each screen draws into a container of its own: a screen still loading when the user moves on
+  // finishes into its detached container instead of over the next screen.
+  const screen = document.createElement("div");
+  screen.className = "screen";
+  screen.innerHTML = `<p class="muted">Loading…</p>`;
+  view.replaceChildren(screen);
   view.dataset.view = found.name;
   const ctx = { user: state.user, projects: state.projects, setProject, projectId: () => state.projectId };
   try {
     const module = await import(`/console/views/${found.name}.js`);
-    const handle = await module.render(view, found.id, ctx);
-    if (location.hash.slice(1) === path || (path === "/" && !location.hash)) state.current = handle || null;
+    const handle = await module.render(screen, found.id, ctx);
+    if (screen.isConnected) state.current = handle || null;
+    else handle?.stop?.();
   } catch (error) {
-    view.innerHTML = `<p class="notice error" role="alert">${esc(error.message || error)}</p>`;
+    screen.innerHTML = `<p class="notice error" role="alert">${esc(error.message || error)}</p>`;
   }
 }
 
