@@ -32,7 +32,8 @@ export async function briefingScreen(assignmentId) {
   }
   const b = data.briefing || {};
   const steps = Object.fromEntries(data.journey.phases.flatMap((p) => p.steps).map((s) => [s.key, s]));
-  const persona = b.persona;
+  // The project persona the assignment names comes first; else the journey briefing's own.
+  const persona = data.persona || b.persona;
   render(
     h("h1", data.journey.name),
     h("section.card",

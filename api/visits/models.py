@@ -17,6 +17,7 @@ from sqlmodel import Field, SQLModel
 
 from api.assignments.models import AssignmentStatus
 from api.common import UTCDateTime, created_at_field, json_field, utcnow
+from api.personas.models import PersonaBrief
 from briefings import NAMED_EMOTIONS, ProbeKind
 
 UUID_LENGTH = 36
@@ -278,6 +279,9 @@ class BriefingPublic(SQLModel):
     briefing: dict[str, Any] | None
     quiz_passed: bool
     attempts_used: int
+    persona: PersonaBrief | None = Field(
+        default=None, description="The project persona this assignment asks the shopper to play."
+    )
 
 
 class BatchResult(SQLModel):

@@ -28,6 +28,7 @@ from api.common import utcnow
 from api.db import CACHE
 from api.errors import Conflict, FieldworkError, Invalid, NotFound
 from api.journeys.models import JourneyVersion, VersionStatus
+from api.personas.models import Persona, PersonaBrief
 from api.qc.service import run_qc_on_submit
 from api.reviews.models import Review, ReviewAction
 from api.visits.media import CleanImage, MediaStore, NotAnImage
@@ -191,6 +192,7 @@ def briefing(session: Session, *, assignment: Assignment) -> BriefingPublic:
             question.pop("correct", None)
     used, passed = _attempts(session, assignment.id)
     assert assignment.id is not None
+    persona = session.get(Persona, assignment.persona_id) if assignment.persona_id else None
     return BriefingPublic(
         assignment_id=assignment.id,
         journey_version_id=assignment.journey_version_id,
@@ -198,6 +200,7 @@ def briefing(session: Session, *, assignment: Assignment) -> BriefingPublic:
         briefing=journey.get("briefing"),
         quiz_passed=passed or definition.briefing is None,
         attempts_used=used,
+        persona=None if persona is None else PersonaBrief.model_validate(persona),
     )
 
 

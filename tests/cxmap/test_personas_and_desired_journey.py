@@ -78,6 +78,9 @@ def test_assignment_carries_a_persona_the_shopper_sees(
         "description": "Asks for discounts.",
         "traits": {},
     }
+    briefing = client.get(f"{API}/assignments/{mine[0]['id']}/briefing", headers=alpha["shopper"])
+    assert briefing.status_code == 200, briefing.text
+    assert briefing.json()["persona"] == mine[0]["persona"]
     bulk = client.post(
         f"{base}/assignments/bulk",
         json={"items": [body | {"location_id": alpha["ids"]["Alpha/loc1"]}]},
