@@ -133,22 +133,35 @@ def _mean(total: Any, count: Any) -> Any:
     return func.sum(total) / func.nullif(func.sum(count), 0)
 
 
-def _by_visit(filters: ResultFilters) -> bool:
-    return filters.by_visit
+def _row_scores(rows: type[StepResult] | type[PhaseResult]) -> list[Any]:
+    """Visits, mean scores and knock-out rate over per-visit result rows."""
+    return [
+        func.count().label("visits"),
+        func.avg(rows.score).label("mean_score"),
+        func.avg(rows.raw_score).label("mean_raw_score"),
+        _share(col(rows.knocked_out).is_(True)).label("knockout_rate"),
+    ]
+
+
+def _cell_scores(cells: type[StepDay] | type[PhaseDay]) -> list[Any]:
+    """The same figures over rollup cells."""
+    return [
+        func.sum(cells.visits).label("visits"),
+        _mean(cells.score_sum, cells.scored).label("mean_score"),
+        _mean(cells.raw_sum, cells.raw_scored).label("mean_raw_score"),
+        (func.sum(cells.knocked) * 1.0 / func.sum(cells.visits)).label("knockout_rate"),
+    ]
 
 
 def _step_query(project: Project, filters: ResultFilters) -> Select[Any]:
-    if _by_visit(filters):
+    if filters.by_visit:
         rows = StepResult
         return (
             select(
                 rows.step_key,
                 func.min(rows.phase_key).label("phase_key"),
                 func.min(rows.position).label("position"),
-                func.count().label("visits"),
-                func.avg(rows.score).label("mean_score"),
-                func.avg(rows.raw_score).label("mean_raw_score"),
-                _share(col(rows.knocked_out).is_(True)).label("knockout_rate"),
+                *_row_scores(rows),
                 func.avg(rows.conscious).label("conscious"),
                 func.avg(rows.implicit).label("implicit"),
                 func.avg(rows.gap).label("gap"),
@@ -164,10 +177,7 @@ def _step_query(project: Project, filters: ResultFilters) -> Select[Any]:
             cells.step_key,
             func.min(cells.phase_key).label("phase_key"),
             func.min(cells.position).label("position"),
-            func.sum(cells.visits).label("visits"),
-            _mean(cells.score_sum, cells.scored).label("mean_score"),
-            _mean(cells.raw_sum, cells.raw_scored).label("mean_raw_score"),
-            (func.sum(cells.knocked) * 1.0 / func.sum(cells.visits)).label("knockout_rate"),
+            *_cell_scores(cells),
             _mean(cells.conscious_sum, cells.conscious_n).label("conscious"),
             _mean(cells.implicit_sum, cells.implicit_n).label("implicit"),
             _mean(cells.gap_sum, cells.gap_n).label("gap"),
@@ -180,16 +190,13 @@ def _step_query(project: Project, filters: ResultFilters) -> Select[Any]:
 
 
 def _phase_query(project: Project, filters: ResultFilters) -> Select[Any]:
-    if _by_visit(filters):
+    if filters.by_visit:
         rows = PhaseResult
         return (
             select(
                 rows.phase_key,
                 func.min(rows.position).label("position"),
-                func.count().label("visits"),
-                func.avg(rows.score).label("mean_score"),
-                func.avg(rows.raw_score).label("mean_raw_score"),
-                _share(col(rows.knocked_out).is_(True)).label("knockout_rate"),
+                *_row_scores(rows),
             )
             .where(*filters.where(rows, project))
             .group_by(rows.phase_key)
@@ -199,10 +206,7 @@ def _phase_query(project: Project, filters: ResultFilters) -> Select[Any]:
         select(
             cells.phase_key,
             func.min(cells.position).label("position"),
-            func.sum(cells.visits).label("visits"),
-            _mean(cells.score_sum, cells.scored).label("mean_score"),
-            _mean(cells.raw_sum, cells.raw_scored).label("mean_raw_score"),
-            (func.sum(cells.knocked) * 1.0 / func.sum(cells.visits)).label("knockout_rate"),
+            *_cell_scores(cells),
         )
         .where(*filters.where(cells, project))
         .group_by(cells.phase_key)
@@ -415,7 +419,7 @@ def gaps(session: Session, *, project: Project, filters: ResultFilters) -> list[
     targets = {key: float(value) for key, value in (project.targets or {}).items()}
     if not targets:
         return []
-    if not _by_visit(filters):
+    if not filters.by_visit:
         # Step cells keep the short counts against the current targets (recounted on change).
         query = (
             select(
