@@ -20,7 +20,7 @@ Ranks: scores 5, 4, 3, 2, 1; NPS 5, 4, 2, 3, 1; Σ d² = 2; rho = 1 − 6·2 / (
 from __future__ import annotations
 
 import math
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -32,7 +32,7 @@ from api.locations.service import create_location
 from api.outside_data.models import OutsideFigure, OutsideImport
 from api.projects.models import Project
 from tests.helpers import login
-from tests.results.conftest import API, Answers, Results
+from tests.results.conftest import API, Answers, Results, checkin_day
 
 
 def upload(results: Results, content: str | bytes, headers: dict[str, str] | None = None) -> Any:
@@ -227,7 +227,7 @@ def test_correlation_equals_the_hand_computed_values(scored: Results) -> None:
 
 
 def test_correlation_follows_the_results_filters_and_notes_too_few(scored: Results) -> None:
-    yesterday = (date.today() - timedelta(days=1)).isoformat()
+    yesterday = (checkin_day() - timedelta(days=1)).isoformat()
     body = correlation(scored, metric="NPS", date_to=yesterday).json()
     assert (body["n"], body["pearson"], body["spearman"]) == (0, None, None)
     assert "at least 5" in body["note"]

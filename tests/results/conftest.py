@@ -25,6 +25,14 @@ from api.visits.models import Visit
 from tests.helpers import BRIEFING, World, login, standard_world
 
 API = "/api/v1"
+CHECKIN_BEFORE = timedelta(minutes=15)  # a seeded visit checks in this long before it is sent
+
+
+def checkin_day() -> date:
+    """The results' day of a visit seeded now: the UTC day of its check-in (which, just after
+    midnight, is yesterday)."""
+    return (datetime.now(UTC) - CHECKIN_BEFORE).date()
+
 
 # Scores by hand (docs/scoring.md): entry = 100·(greeted + (friendly−1)/4)/2, till (weight 2) =
 # 100·(price_ok + quick)/2, visit = (entry + 2·till)/3, and a "no" to price_ok knocks the visit
@@ -128,7 +136,7 @@ class Results:
             f"{API}/assignments/{assignment_id}/visit",
             json={
                 "client_uuid": str(uuid.uuid4()),
-                "started_at": _iso(now - timedelta(minutes=15)),
+                "started_at": _iso(now - CHECKIN_BEFORE),
                 "latitude": 52.0,
                 "longitude": 4.0,
                 "accuracy_m": 5,

@@ -11,7 +11,7 @@ Visits of tests/results/conftest.py's journey, scored by hand:
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -19,7 +19,7 @@ from sqlmodel import func, select
 
 from api.results.models import PhaseResult, StepResult, VisitResult
 from tests.helpers import login
-from tests.results.conftest import API, Answers, Results
+from tests.results.conftest import API, Answers, Results, checkin_day
 
 GOOD = Answers()
 POOR = Answers(
@@ -176,7 +176,7 @@ def test_locations_regions_and_filters(results: Results) -> None:
         count: int = results.get("summary", **params)["visits"]
         return count
 
-    today = date.today()
+    today = checkin_day()
     assert visits() == 3
     assert visits(region="north") == 2
     assert visits(channel="online") == 1
