@@ -128,9 +128,13 @@ def step_body(n: int, photo: str | None) -> dict[str, Any]:
     }
 
 
-def small_jpeg() -> bytes:
+def small_jpeg(n: int = 0) -> bytes:
+    """A 320x240 JPEG; each n gives other bytes, as every real photo differs."""
     out = io.BytesIO()
-    Image.new("RGB", (320, 240), (180, 120, 60)).save(out, format="JPEG", quality=80)
+    colour = (180, 120 + n % 100, 60 + n // 100 % 100)
+    image = Image.new("RGB", (320, 240), colour)
+    image.putpixel((n % 320, 0), (n % 256, 0, 0))
+    image.save(out, format="JPEG", quality=80)
     return out.getvalue()
 
 
@@ -213,9 +217,6 @@ class Shopper:
             raise RuntimeError(f"{method} {path}: {response.status} {data[:300]!r}")
         return json.loads(data)
 
-    def json(self, kind: str, method: str, path: str, payload: Any) -> Any:
-        return self.call(kind, method, path, json.dumps(payload).encode(), "application/json")
-
     def upload(self, visit_id: int, media_uuid: str, photo: bytes) -> Any:
         boundary = uuid.uuid4().hex
         parts = []
@@ -242,38 +243,56 @@ class Shopper:
             f"multipart/form-data; boundary={boundary}",
         )
 
-    def visit(self, assignment_id: int, photo: bytes, batched: bool) -> None:
-        started = self.json(
-            "start",
-            "POST",
-            f"/assignments/{assignment_id}/visit",
-            {
-                "client_uuid": str(uuid.uuid4()),
-                "started_at": datetime.now(UTC).isoformat(),
-                "latitude": 52.09,
-                "longitude": 5.12,
-                "accuracy_m": 8,
-                "device": {"user_agent": "bench", "platform": "linux", "app_version": "0"},
-            },
-        )
+    def visit(self, planned: PlannedVisit, batched: bool) -> None:
+        started = self.call("start", "POST", planned.start_path, planned.start, JSON)
         visit_id = started["id"]
-        media_uuid = str(uuid.uuid4())
-        steps = [
-            (f"step_{n:02d}", step_body(n, media_uuid if n == 10 else None)) for n in range(20)
-        ]
-        submit = {"client_uuid": str(uuid.uuid4()), "ended_at": datetime.now(UTC).isoformat()}
-        self.upload(visit_id, media_uuid, photo)
+        self.upload(visit_id, planned.media_uuid, planned.photo)
         if batched:
-            ops = [{"op": "step", "step_key": key, "body": body} for key, body in steps]
-            ops.append({"op": "submit", "body": submit})
-            result = self.json("batch", "POST", f"/visits/{visit_id}/batch", {"operations": ops})
+            result = self.call("batch", "POST", f"/visits/{visit_id}/batch", planned.batch, JSON)
             bad = [r for r in result["results"] if r["status"] >= 300]
             if bad:
                 raise RuntimeError(f"batch op failed: {bad[0]}")
         else:
-            for key, body in steps:
-                self.json("step", "PUT", f"/visits/{visit_id}/steps/{key}", body)
-            self.json("submit", "POST", f"/visits/{visit_id}/submit", submit)
+            for key, body in planned.steps:
+                self.call("step", "PUT", f"/visits/{visit_id}/steps/{key}", body, JSON)
+            self.call("submit", "POST", f"/visits/{visit_id}/submit", planned.submit, JSON)
+
+
+JSON = "application/json"
+
+
+class PlannedVisit:
+    """One visit's request bodies, built before the clock starts: phones build their own
+    requests, so the bench's client should not take the server's CPU while it is measured."""
+
+    def __init__(self, assignment_id: int, photo: bytes) -> None:
+        now = datetime.now(UTC).isoformat()
+        self.start_path = f"/assignments/{assignment_id}/visit"
+        self.start = dumps(
+            {
+                "client_uuid": str(uuid.uuid4()),
+                "started_at": now,
+                "latitude": 52.09,
+                "longitude": 5.12,
+                "accuracy_m": 8,
+                "device": {"user_agent": "bench", "platform": "linux", "app_version": "0"},
+            }
+        )
+        self.media_uuid = str(uuid.uuid4())
+        self.photo = photo
+        bodies = [
+            (f"step_{n:02d}", step_body(n, self.media_uuid if n == 10 else None)) for n in range(20)
+        ]
+        submit = {"client_uuid": str(uuid.uuid4()), "ended_at": now}
+        self.steps = [(key, dumps(body)) for key, body in bodies]
+        self.submit = dumps(submit)
+        ops: list[dict[str, Any]] = [{"op": "step", "step_key": k, "body": b} for k, b in bodies]
+        ops.append({"op": "submit", "body": submit})
+        self.batch = dumps({"operations": ops})
+
+
+def dumps(payload: Any) -> bytes:
+    return json.dumps(payload).encode()
 
 
 class Phase:
@@ -293,22 +312,25 @@ def run_phase(
     batched: bool,
     pace: float = 0.0,
 ) -> Phase:
-    photo = small_jpeg()
+    plans = [
+        [PlannedVisit(assignment_id, small_jpeg(assignment_id)) for assignment_id in ids]
+        for ids in assignments
+    ]
     shoppers = [Shopper(port, token, pace) for token in tokens]
     for n, shopper in enumerate(shoppers):  # spread the paced shoppers over one interval
         shopper.next_at = time.perf_counter() + pace * n / len(shoppers)
     errors: list[BaseException] = []
 
-    def work(shopper: Shopper, ids: list[int]) -> None:
+    def work(shopper: Shopper, visits: list[PlannedVisit]) -> None:
         try:
-            for assignment_id in ids:
-                shopper.visit(assignment_id, photo, batched)
+            for planned in visits:
+                shopper.visit(planned, batched)
         except BaseException as err:  # reported after the run
             errors.append(err)
 
     threads = [
-        threading.Thread(target=work, args=(s, ids))
-        for s, ids in zip(shoppers, assignments, strict=True)
+        threading.Thread(target=work, args=(s, visits))
+        for s, visits in zip(shoppers, plans, strict=True)
     ]
     server0, client0 = cpu_seconds(server_pid), time.process_time()
     t0 = time.perf_counter()
