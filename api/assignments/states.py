@@ -39,7 +39,10 @@ def transition(
     actor_id: int | None,
     action: str,
     comment: str = "",
+    visit_id: int | None = None,
 ) -> Assignment:
+    """Move ``assignment`` to ``target``, audited, with its events (``visit_id``: its visit's id,
+    when the caller has it)."""
     current = assignment.status
     if not can_transition(current, target):
         allowed = sorted(TRANSITIONS[current])
@@ -67,5 +70,5 @@ def transition(
         to_state=target,
         comment=comment,
     )
-    assignment_transitioned(session, assignment=assignment, before=current)
+    assignment_transitioned(session, assignment=assignment, before=current, visit_id=visit_id)
     return assignment

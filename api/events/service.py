@@ -29,13 +29,18 @@ def visit_event(before: AssignmentStatus, after: AssignmentStatus) -> EventType 
 
 
 def assignment_transitioned(
-    session: Session, *, assignment: Assignment, before: AssignmentStatus
+    session: Session,
+    *,
+    assignment: Assignment,
+    before: AssignmentStatus,
+    visit_id: int | None = None,
 ) -> None:
-    """``assignment.changed``, and the visit event the change means (sent on commit)."""
+    """``assignment.changed``, and the visit event the change means (sent on commit).
+
+    ``visit_id``: the assignment's visit when the caller has it (saves a query)."""
     assert assignment.id is not None
     kind = visit_event(before, assignment.status)
-    visit_id = None
-    if kind is not None:
+    if kind is not None and visit_id is None:
         visit_id = session.exec(
             select(Visit.id).where(Visit.assignment_id == assignment.id)
         ).first()

@@ -10,13 +10,14 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlmodel import Session, col, func, select
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
 
 import scoring
 from api.assignments.models import Assignment
 from api.common import utcnow
 from api.locations.models import Location
-from api.projects.models import Project
+from api.projects.models import Project, QcConfig
 from api.qc.models import FlagCounts, FlagPublic, QcFlag, QcRun, QcRunPublic
 from api.reviews.outcomes import auto_approve
 from api.visits.models import Media, StepObservation, Visit
@@ -70,25 +71,44 @@ def visit_data(
     )
 
 
-def location_data(location: Location) -> scoring.LocationData:
-    return scoring.LocationData(
-        latitude=location.latitude,
-        longitude=location.longitude,
-        geofence_radius_m=float(location.geofence_radius_m),
-        kind=str(location.kind),
+_media, _runs, _flags = (
+    Media.__table__,  # type: ignore[attr-defined]
+    QcRun.__table__,  # type: ignore[attr-defined]
+    QcFlag.__table__,  # type: ignore[attr-defined]
+)
+_projects, _locations = Project.__table__, Location.__table__  # type: ignore[attr-defined]
+# Statements built once: QC runs inside every submission's write transaction.
+_HASHES_ELSEWHERE = (
+    sa.select(_media.c.sha256, sa.func.min(_media.c.visit_id))
+    .where(
+        _media.c.sha256.in_(sa.bindparam("hashes", expanding=True)),
+        _media.c.visit_id != sa.bindparam("visit_id"),
     )
+    .group_by(_media.c.sha256)
+)
+_PROJECT_AND_LOCATION = (
+    sa.select(
+        _projects.c.qc,
+        _locations.c.latitude,
+        _locations.c.longitude,
+        _locations.c.geofence_radius_m,
+        _locations.c.kind,
+    )
+    .join_from(_locations, _projects, _projects.c.id == _locations.c.project_id)
+    .where(_locations.c.id == sa.bindparam("location_id"))
+)
+_CURRENT_RUN = sa.select(_runs.c.id, _runs.c.run).where(
+    _runs.c.visit_id == sa.bindparam("visit_id"), _runs.c.current
+)
+_RETIRE_RUN = sa.update(_runs).where(_runs.c.id == sa.bindparam("run_id")).values(current=False)
 
 
 def _hashes_elsewhere(session: Session, *, visit_id: int, hashes: Sequence[str]) -> dict[str, int]:
     """sha256 → the first other visit holding a photo with that hash."""
     if not hashes:
         return {}
-    rows = session.exec(
-        select(Media.sha256, func.min(Media.visit_id))
-        .where(col(Media.sha256).in_(set(hashes)), Media.visit_id != visit_id)
-        .group_by(col(Media.sha256))
-    ).all()
-    return dict(rows)
+    rows = session.execute(_HASHES_ELSEWHERE, {"hashes": sorted(set(hashes)), "visit_id": visit_id})
+    return {row[0]: row[1] for row in rows}
 
 
 def run_qc_on_submit(
@@ -105,54 +125,60 @@ def run_qc_on_submit(
     ``steps`` and ``media`` as for ``visit_data``.
     """
     assert visit.id is not None
-    project = session.get(Project, assignment.project_id)
-    location = session.get(Location, assignment.location_id)
-    assert project is not None and location is not None
-    config = project.qc_config
+    found = session.execute(_PROJECT_AND_LOCATION, {"location_id": assignment.location_id}).one()
+    config = QcConfig.model_validate(found.qc or {})
+    location = scoring.LocationData(
+        latitude=found.latitude,
+        longitude=found.longitude,
+        geofence_radius_m=float(found.geofence_radius_m),
+        kind=str(found.kind),
+    )
     data = visit_data(session, visit=visit, assignment=assignment, steps=steps, media=media)
     flags = scoring.run_qc(
         journey,
         data,
-        location_data(location),
+        location,
         settings=config.settings,
         other_visit_hashes=_hashes_elsewhere(
             session, visit_id=visit.id, hashes=list(data.media_hashes.values())
         ),
     )
-    previous = session.exec(
-        select(QcRun).where(QcRun.visit_id == visit.id, col(QcRun.current))
-    ).first()
+    previous = session.execute(_CURRENT_RUN, {"visit_id": visit.id}).first()
     run = previous.run + 1 if previous is not None else 1
     if previous is not None:
-        previous.current = False
-        session.add(previous)
+        session.execute(_RETIRE_RUN, {"run_id": previous.id})
     now = utcnow()
     counts = Counter(flag.severity for flag in flags)
-    session.add(
-        QcRun(
-            visit_id=visit.id,
-            run=run,
-            worst_severity=scoring.worst_severity(flags),
-            info_count=counts[scoring.Severity.info],
-            warn_count=counts[scoring.Severity.warn],
-            fail_count=counts[scoring.Severity.fail],
-            created_at=now,
-        )
+    session.execute(
+        sa.insert(_runs),
+        {
+            "visit_id": visit.id,
+            "run": run,
+            "current": True,
+            "worst_severity": scoring.worst_severity(flags),
+            "info_count": counts[scoring.Severity.info],
+            "warn_count": counts[scoring.Severity.warn],
+            "fail_count": counts[scoring.Severity.fail],
+            "created_at": now,
+        },
     )
-    for flag in flags:
-        session.add(
-            QcFlag(
-                visit_id=visit.id,
-                run=run,
-                rule=str(flag.rule),
-                severity=flag.severity,
-                step_key=flag.step_key,
-                question_key=flag.question_key,
-                message=flag.message[:2000],
-                created_at=now,
-            )
+    if flags:
+        session.execute(
+            sa.insert(_flags),
+            [
+                {
+                    "visit_id": visit.id,
+                    "run": run,
+                    "rule": str(flag.rule),
+                    "severity": flag.severity,
+                    "step_key": flag.step_key,
+                    "question_key": flag.question_key,
+                    "message": flag.message[:2000],
+                    "created_at": now,
+                }
+                for flag in flags
+            ],
         )
-    session.flush()
     if config.auto_approve and not scoring.needs_review(flags):
         auto_approve(session, visit_id=visit.id, assignment=assignment)
     return flags

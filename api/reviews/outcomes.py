@@ -108,6 +108,7 @@ def decide(
         actor_id=actor_id,
         action=AUDIT_ACTIONS[action],
         comment=comment,
+        visit_id=visit_id,
     )
     assert assignment.id is not None
     review = Review(

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, ConfigDict, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, model_validator
 from sqlalchemy import JSON, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
@@ -122,7 +122,7 @@ class Media(SQLModel, table=True):
 # ---------------------------------------------------------------- writes
 
 
-class _Strict(SQLModel):
+class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
 
 
@@ -148,7 +148,7 @@ class ConsciousEmotion(_Strict):
     note: str | None = Field(default=None, max_length=2000)
 
 
-class Probe(SQLModel):
+class Probe(BaseModel):
     """One speeded implicit reaction; fields beyond these are kept as sent."""
 
     model_config = ConfigDict(extra="allow")  # type: ignore[assignment]

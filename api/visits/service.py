@@ -698,7 +698,9 @@ def submit(
             missing_media=missing_media,
         )
     action = "resubmitted" if assignment.status == S.returned else "submitted"
-    transition(session, assignment, S.submitted, actor_id=actor.id, action=action)
+    transition(
+        session, assignment, S.submitted, actor_id=actor.id, action=action, visit_id=visit.id
+    )
     visit.checkout_client_uuid = uuid
     visit.checkout_hash = digest
     visit.ended_at = data.ended_at
