@@ -47,6 +47,7 @@ from api.errors import Conflict, Invalid, NotFound
 from api.locations.models import Location
 from api.projects.access import get_project
 from api.projects.models import Project
+from api.qc.service import run_qc_and_store
 from api.results.materialise import materialise_visit, remove_visit
 from api.results.models import VisitResult
 from api.reviews.models import ReviewAction
@@ -415,6 +416,13 @@ def decide_appeal(session: Session, *, user: User, appeal_id: int, data: AppealD
         remove_visit(session, visit_id=visit.id)
         materialise_visit(session, visit_id=visit.id)
         appeal.score_before, appeal.score_after = score_before, _visit_score(session, visit.id)
+        # The visit stays approved; its QC flags are brought up to date for the record.
+        flags, _ = run_qc_and_store(
+            session,
+            visit=visit,
+            assignment=assignment,
+            journey=journey_of(session, version_id=assignment.journey_version_id),
+        )
         record(
             session,
             actor_id=user.id,
@@ -426,6 +434,7 @@ def decide_appeal(session: Session, *, user: User, appeal_id: int, data: AppealD
                 "appeal_id": appeal_id,
                 "score_before": appeal.score_before,
                 "score_after": appeal.score_after,
+                "qc_flags": sorted(str(flag.rule) for flag in flags),
             },
         )
     status = AppealStatus.upheld if data.outcome == "upheld" else AppealStatus.dismissed

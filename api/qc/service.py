@@ -125,6 +125,27 @@ def run_qc_on_submit(
     ``steps`` and ``media`` as for ``visit_data``.
     """
     assert visit.id is not None
+    flags, auto = run_qc_and_store(
+        session, visit=visit, assignment=assignment, journey=journey, steps=steps, media=media
+    )
+    if auto and not scoring.needs_review(flags):
+        auto_approve(session, visit_id=visit.id, assignment=assignment)
+    return flags
+
+
+def run_qc_and_store(
+    session: Session,
+    *,
+    visit: Visit,
+    assignment: Assignment,
+    journey: JourneyDefinition,
+    steps: Iterable[Any] | None = None,
+    media: Iterable[tuple[str, str]] | None = None,
+) -> tuple[list[scoring.Flag], bool]:
+    """Check the visit as stored now and keep the flags as its new current run; also returns
+    whether the project auto-approves clean visits. A submit runs it, and so does an amendment
+    on appeal (the corrected answers may raise or clear flags)."""
+    assert visit.id is not None
     found = session.execute(_PROJECT_AND_LOCATION, {"location_id": assignment.location_id}).one()
     config = QcConfig.model_validate(found.qc or {})
     location = scoring.LocationData(
@@ -179,9 +200,7 @@ def run_qc_on_submit(
                 for flag in flags
             ],
         )
-    if config.auto_approve and not scoring.needs_review(flags):
-        auto_approve(session, visit_id=visit.id, assignment=assignment)
-    return flags
+    return flags, config.auto_approve
 
 
 def _public(row: QcFlag) -> FlagPublic:

@@ -19,6 +19,7 @@ from api.assignments.models import Assignment, AssignmentStatus
 from api.audit.models import AuditEntry
 from api.journeys.service import load_version
 from api.projects.models import Project
+from api.qc.models import QcFlag, QcRun
 from api.visits.models import StepObservation, Visit
 from tests.helpers import BRIEFING, login
 from tests.results.conftest import API, RESULTS_JOURNEY, Answers, Results
@@ -306,6 +307,16 @@ def test_upheld_amend_rescores_the_visit(results: Results, acme: dict[str, str])
         "appeal_filed",
         "appeal_upheld",
     ]
+    # QC ran again over the corrected answers: a second run, now the current one.
+    with results.db.session(read_only=True) as session:
+        runs = session.exec(
+            select(QcRun).where(QcRun.visit_id == visit_id).order_by(col(QcRun.run))
+        ).all()
+        assert [(run.run, run.current) for run in runs] == [(1, False), (2, True)]
+        rules = session.exec(
+            select(QcFlag.rule).where(QcFlag.visit_id == visit_id, QcFlag.run == 2)
+        ).all()
+    assert rescored.data["qc_flags"] == sorted(rules)
 
 
 @pytest.mark.parametrize(
