@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
@@ -105,6 +106,23 @@ def problem_response(
     )
 
 
+class FieldProblem(ValueError):
+    """A model validator's complaint about one of the fields it compares (``ends_on`` before
+    ``starts_on``): raised instead of a bare ValueError so the 422 names that field, which a
+    model-level check otherwise cannot."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def error_loc(err: Mapping[str, Any]) -> tuple[Any, ...]:
+    """A pydantic error's location, with the field a ``FieldProblem`` names appended."""
+    loc = tuple(err.get("loc", ()))
+    cause = (err.get("ctx") or {}).get("error")
+    return (*loc, cause.field) if isinstance(cause, FieldProblem) else loc
+
+
 def _field_path(loc: tuple[Any, ...] | list[Any]) -> str:
     parts = [str(p) for p in loc if p not in ("body", "query", "path", "header", "form")]
     return ".".join(parts) if parts else ".".join(str(p) for p in loc)
@@ -119,7 +137,7 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [
             {
-                "field": _field_path(err.get("loc", ())),
+                "field": _field_path(error_loc(err)),
                 "location": str(err.get("loc", ("body",))[0]),
                 "message": err.get("msg", "invalid"),
                 "type": err.get("type", "value_error"),

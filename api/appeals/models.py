@@ -15,6 +15,7 @@ from sqlalchemy import JSON, Index, Text
 from sqlmodel import Field, SQLModel
 
 from api.common import UTCDateTime, created_at_field, enum_field
+from api.errors import FieldProblem
 
 
 class AppealStatus(StrEnum):
@@ -68,7 +69,7 @@ class AppealCreate(_Strict):
     @model_validator(mode="after")
     def _says_why(self) -> AppealCreate:
         if not self.reason.strip():
-            raise ValueError("an appeal needs a reason")
+            raise FieldProblem("reason", "an appeal needs a reason")
         return self
 
 
@@ -89,18 +90,23 @@ class AppealDecision(_Strict):
     @model_validator(mode="after")
     def _consistent(self) -> AppealDecision:
         if not self.comment.strip():
-            raise ValueError("a decision needs a comment")
+            raise FieldProblem("comment", "a decision needs a comment")
         if self.outcome == "dismissed":
             if self.action is not None or self.amendments:
-                raise ValueError("a dismissed appeal changes nothing: no action or amendments")
+                raise FieldProblem(
+                    "action" if self.action is not None else "amendments",
+                    "a dismissed appeal changes nothing: no action or amendments",
+                )
             return self
         if self.action is None:
-            raise ValueError("an upheld appeal needs an action: void or amend")
+            raise FieldProblem("action", "an upheld appeal needs an action: void or amend")
         if self.action == AppealAction.amend:
             if not self.amendments or not all(self.amendments.values()):
-                raise ValueError("amend needs at least one corrected answer per named step")
+                raise FieldProblem(
+                    "amendments", "amend needs at least one corrected answer per named step"
+                )
         elif self.amendments:
-            raise ValueError("void takes no amendments")
+            raise FieldProblem("amendments", "void takes no amendments")
         return self
 
 

@@ -8,6 +8,7 @@ from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
 from api.common import UTCDateTime, created_at_field, enum_field, utcnow
+from api.errors import FieldProblem
 from api.personas.models import PersonaBrief
 
 
@@ -87,11 +88,12 @@ class AssignmentCreate(SQLModel):
     @model_validator(mode="after")
     def _window(self) -> AssignmentCreate:
         if self.window_start.tzinfo is None or self.window_end.tzinfo is None:
-            raise ValueError(
-                "window_start and window_end need a time zone (e.g. 2026-12-01T09:00:00Z)"
+            raise FieldProblem(
+                "window_start" if self.window_start.tzinfo is None else "window_end",
+                "window_start and window_end need a time zone (e.g. 2026-12-01T09:00:00Z)",
             )
         if self.window_end <= self.window_start:
-            raise ValueError("window_end must be after window_start")
+            raise FieldProblem("window_end", "window_end must be after window_start")
         return self
 
 

@@ -8,6 +8,7 @@ from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from api.common import created_at_field, enum_field, json_field
+from api.errors import FieldProblem
 
 
 class LocationKind(StrEnum):
@@ -39,11 +40,14 @@ class LocationBase(SQLModel):
     def _channel_fields(self) -> LocationBase:
         if self.kind == LocationKind.physical:
             if self.latitude is None or self.longitude is None:
-                raise ValueError("a physical location needs latitude and longitude")
+                raise FieldProblem(
+                    "latitude" if self.latitude is None else "longitude",
+                    "a physical location needs latitude and longitude",
+                )
         elif self.kind == LocationKind.online and not self.url:
-            raise ValueError("an online location needs a url")
+            raise FieldProblem("url", "an online location needs a url")
         elif self.kind == LocationKind.phone and not self.phone:
-            raise ValueError("a phone location needs a phone number")
+            raise FieldProblem("phone", "a phone location needs a phone number")
         return self
 
 

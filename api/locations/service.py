@@ -9,7 +9,7 @@ from pydantic import ValidationError
 from sqlmodel import Session, col, select
 
 from api.common import PageParams
-from api.errors import Conflict, Invalid, NotFound
+from api.errors import Conflict, Invalid, NotFound, error_loc
 from api.locations.models import (
     ImportReport,
     Location,
@@ -89,7 +89,7 @@ def update_location(session: Session, *, location: Location, data: LocationUpdat
             "The change would leave the location invalid.",
             [
                 {
-                    "field": ".".join(str(p) for p in err["loc"]) or "body",
+                    "field": ".".join(str(p) for p in error_loc(err)) or "body",
                     "location": "body",
                     "message": err["msg"],
                 }
@@ -165,7 +165,7 @@ def parse_locations_csv(content: bytes) -> list[LocationCreate]:
             location = LocationCreate.model_validate(_row_to_fields(row))
         except ValidationError as exc:
             for err in exc.errors():
-                field = ".".join(str(p) for p in err["loc"]) or None
+                field = ".".join(str(p) for p in error_loc(err)) or None
                 errors.append({"line": line, "field": field, "message": err["msg"]})
             continue
         if location.code in seen:

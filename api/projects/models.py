@@ -10,6 +10,7 @@ from sqlmodel import Field, SQLModel
 
 from api.accounts.models import Role
 from api.common import created_at_field, enum_field, json_field
+from api.errors import FieldProblem
 from scoring import DEFAULT_PASS_MARK, QcSettings
 
 
@@ -214,7 +215,7 @@ class WaveBase(SQLModel):
     @model_validator(mode="after")
     def _ordered(self) -> WaveBase:
         if self.ends_on < self.starts_on:
-            raise ValueError("ends_on must not be before starts_on")
+            raise FieldProblem("ends_on", "ends_on must not be before starts_on")
         return self
 
 

@@ -12,6 +12,7 @@ from sqlmodel import Field, SQLModel
 
 from api.assignments.models import AssignmentStatus, LocationBrief
 from api.common import UTCDateTime, created_at_field, enum_field
+from api.errors import FieldProblem
 from api.qc.models import FlagCounts, FlagPublic, QcRunPublic
 from api.visits.models import VisitPublic
 from scoring import Severity
@@ -71,9 +72,11 @@ class ReviewRequest(_Strict):
     @model_validator(mode="after")
     def _return_says_why(self) -> ReviewRequest:
         if self.action == "return" and not self.comment.strip():
-            raise ValueError("a return needs a comment that tells the shopper what to fix")
+            raise FieldProblem(
+                "comment", "a return needs a comment that tells the shopper what to fix"
+            )
         if self.resubmit_by is not None and self.action != "return":
-            raise ValueError("resubmit_by goes with a return only")
+            raise FieldProblem("resubmit_by", "resubmit_by goes with a return only")
         return self
 
 

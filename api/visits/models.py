@@ -17,6 +17,7 @@ from sqlmodel import Field, SQLModel
 
 from api.assignments.models import AssignmentStatus
 from api.common import UTCDateTime, created_at_field, json_field, utcnow
+from api.errors import FieldProblem
 from api.personas.models import PersonaBrief
 from briefings import NAMED_EMOTIONS, ProbeKind
 
@@ -180,7 +181,7 @@ class StepWrite(_Strict):
     @model_validator(mode="after")
     def _order(self) -> StepWrite:
         if self.started_at and self.ended_at and self.ended_at < self.started_at:
-            raise ValueError("ended_at is before started_at")
+            raise FieldProblem("ended_at", "ended_at is before started_at")
         return self
 
 

@@ -81,7 +81,7 @@ def test_transition_succeeds_exactly_when_allowed(
     announced: list[AssignmentStatus] = []
     monkeypatch.setattr(
         "api.assignments.states.assignment_transitioned",
-        lambda _session, *, assignment, before: announced.append(before),
+        lambda _session, *, assignment, before, visit_id=None: announced.append(before),
     )
     if (current, target) in ALLOWED:
         transition(session, assignment, target, actor_id=3, action="moved", comment="why")  # type: ignore[arg-type]
@@ -522,7 +522,11 @@ def test_create_refused_when_window_ends_before_it_starts(client: TestClient, wo
     )
 
     problem = refused(response, 422)
-    assert any("window_end must be after window_start" in e["message"] for e in problem["errors"])
+    [error] = [
+        e for e in problem["errors"] if "window_end must be after window_start" in e["message"]
+    ]
+    assert error["field"] == "window_end"  # named, though the check compares two fields
+    assert problem["detail"].startswith("window_end: ")
 
 
 def test_create_refused_with_naive_datetimes(client: TestClient, world: World) -> None:

@@ -183,17 +183,17 @@ BAD_FILES: dict[str, tuple[str, int, str | None, str]] = {
     "physical without latitude and longitude": (
         "code,name,kind\nA,Shop,physical\n",
         2,
-        None,
+        "latitude",
         "needs latitude and longitude",
     ),
     "physical without longitude": (
         "code,name,latitude\nA,Shop,52.1\n",
         2,
-        None,
+        "longitude",
         "needs latitude and longitude",
     ),
-    "online without url": ("code,name,kind\nW,Web,online\n", 2, None, "needs a url"),
-    "phone without number": ("code,name,kind\nP,Line,phone\n", 2, None, "needs a phone number"),
+    "online without url": ("code,name,kind\nW,Web,online\n", 2, "url", "needs a url"),
+    "phone without number": ("code,name,kind\nP,Line,phone\n", 2, "phone", "needs a phone number"),
     "more values than columns": (
         "code,name,latitude,longitude\nA,Shop,52,4,extra\n",
         2,
@@ -285,8 +285,8 @@ def test_duplicate_code_refused(client: TestClient, world: World, mgr: dict[str,
 @pytest.mark.parametrize(
     ("body", "field"),
     [
-        ({"code": "A", "name": "Shop"}, "body"),
-        ({"code": "A", "name": "Shop", "kind": "online"}, "body"),
+        ({"code": "A", "name": "Shop"}, "latitude"),
+        ({"code": "A", "name": "Shop", "kind": "online"}, "url"),
         ({"code": "A", "name": "Shop", "latitude": 91, "longitude": 4}, "latitude"),
         ({"code": "", "name": "Shop", "latitude": 52, "longitude": 4}, "code"),
     ],

@@ -149,6 +149,12 @@ BAD_STEP_WRITES: list[tuple[str, str, dict[str, Any], str]] = [
         "probes.0.latency_ms",
     ),
     ("time without zone", "entrance", {"started_at": "2026-01-01T10:00:00"}, "started_at"),
+    (
+        "ends before it starts",
+        "entrance",
+        {"started_at": "2026-01-01T10:05:00Z", "ended_at": "2026-01-01T10:00:00Z"},
+        "ended_at",
+    ),
 ]
 
 
@@ -302,6 +308,25 @@ def test_batch_applies_each_operation_with_its_own_result(field: Field) -> None:
             select(StepObservation).where(StepObservation.step_key == "entrance")
         ).one()
         assert entrance.revision == 1
+
+
+def test_batch_op_refusal_names_the_field_a_two_field_check_blames(field: Field) -> None:
+    visit_id = field.start()["id"]
+    body = entrance_body() | {
+        "started_at": "2026-01-01T10:05:00Z",
+        "ended_at": "2026-01-01T10:00:00Z",
+    }
+    response = field.client.post(
+        f"/api/v1/visits/{visit_id}/batch",
+        json={"operations": [{"op": "step", "step_key": "entrance", "body": body}]},
+        headers=field.shopper,
+    )
+    [result] = response.json()["results"]
+    assert result["status"] == 422
+    assert [(e["step"], e["field"]) for e in result["problem"]["errors"]] == [
+        ("entrance", "ended_at")
+    ]
+    assert field.count(StepObservation) == 0
 
 
 def test_batch_ops_after_a_failed_submit_still_run(field: Field) -> None:
