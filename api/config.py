@@ -61,6 +61,11 @@ class Settings(BaseSettings):
     webhook_poll_seconds: float = Field(
         default=5.0, gt=0, description="Look for due deliveries at least this often."
     )
+    webhook_allow_private: bool = Field(
+        default=False,
+        description="Let webhooks reach loopback, private, link-local and other non-public "
+        "addresses (a test receiver, an intranet); by default they reach public ones only.",
+    )
     workers: int = Field(
         default=1,
         ge=1,
