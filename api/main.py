@@ -120,6 +120,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     for router in (
         accounts_router,
         clients_router,
+        # Before projects_router: its GET /projects/{project_id} would take /projects/progress.
+        progress_router,
         projects_router,
         locations_router,
         journeys_router,
@@ -130,7 +132,6 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         reviews_router,
         outside_data_router,
         appeals_router,
-        progress_router,
         apikeys_router,
         exports_router,
         events_router,
