@@ -24,8 +24,7 @@ def projects_progress(
     client_id: int | None = None,
     status: ProjectStatus | None = None,
 ) -> Page[ProjectProgressItem]:
-    """Progress of every project you manage, oldest first: what /projects/{id}/progress gives,
-    with each project's name, status and client (the console's overview, in one request)."""
+    """Every project you manage with its progress, paged like GET /projects (one request)."""
     items = service.list_progress(session, user=user, page=page, client_id=client_id, status=status)
     return paginate(items, page, lambda item: item, key=lambda item: item.project_id)
 
