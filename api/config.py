@@ -52,6 +52,12 @@ class Settings(BaseSettings):
     events_max_stream_seconds: float = Field(
         default=900.0, ge=0, description="Streams end after this long (clients reconnect); 0 never."
     )
+    events_access_check_seconds: float = Field(
+        default=15.0,
+        gt=0,
+        description="Open streams check their reader's access again this often, and end once "
+        "it is gone (a revoked key, a disabled account, a manager taken off the project).",
+    )
     webhook_delivery: bool = Field(default=True, description="Run the webhook delivery loop.")
     webhook_max_attempts: int = Field(default=8, ge=1)
     webhook_retry_base_seconds: float = Field(
@@ -60,6 +66,11 @@ class Settings(BaseSettings):
     webhook_timeout_seconds: float = Field(default=10.0, gt=0)
     webhook_poll_seconds: float = Field(
         default=5.0, gt=0, description="Look for due deliveries at least this often."
+    )
+    webhook_allow_private: bool = Field(
+        default=False,
+        description="Let webhooks reach loopback, private, link-local and other non-public "
+        "addresses (a test receiver, an intranet); by default they reach public ones only.",
     )
     workers: int = Field(
         default=1,

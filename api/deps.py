@@ -7,7 +7,7 @@ thread pool, and on the busiest routes those hops cost more than the work they c
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterator
-from typing import Annotated
+from typing import Annotated, Literal, NamedTuple
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
@@ -65,17 +65,35 @@ PageDep = Annotated[PageParams, Depends(page_params)]
 _users = User.__table__  # type: ignore[attr-defined]
 _USER_BY_ID = select(_users).where(_users.c.id == bindparam("user_id"))
 
+TOKEN_REFUSED = "The token is invalid or expired, or the account is disabled."
+KEY_REFUSED = "The API key is unknown or revoked."
 
-def get_current_user(
-    request: Request,
-    settings: SettingsDep,
+
+class Credential(NamedTuple):
+    """What a request signs in with: a person's bearer token or an API key."""
+
+    kind: Literal["token", "key"]
+    value: str
+
+
+async def get_credential(
     token: Annotated[str | None, Depends(_bearer)],
     api_key: Annotated[str | None, Depends(_api_key)],
-) -> User:
+) -> Credential | None:
     if api_key or (token and api_keys.is_api_key(token)):
-        return _key_principal(request, settings, api_key or token or "")
-    if not token:
+        return Credential("key", api_key or token or "")
+    return Credential("token", token) if token else None
+
+
+CredentialDep = Annotated[Credential | None, Depends(get_credential)]
+
+
+def get_current_user(request: Request, settings: SettingsDep, credential: CredentialDep) -> User:
+    if credential is not None and credential.kind == "key":
+        return _key_principal(request, settings, credential.value)
+    if credential is None:
         raise Unauthorized("Send a bearer token from POST /api/v1/auth/token.")
+    token = credential.value
     user_id = read_token(token, secret=settings.resolved_secret_key)
     row = None
     if user_id is not None:
@@ -84,7 +102,7 @@ def get_current_user(
         with get_db(request).read_connection() as connection:
             row = connection.execute(_USER_BY_ID, {"user_id": user_id}).first()
     if row is None or not row.is_active:
-        raise Unauthorized("The token is invalid or expired, or the account is disabled.")
+        raise Unauthorized(TOKEN_REFUSED)
     user = User(**row._mapping)
     make_transient_to_detached(user)  # as if loaded by a session that has closed
     return user
@@ -97,7 +115,7 @@ def _key_principal(request: Request, settings: Settings, key: str) -> User:
     with db.session(read_only=True) as session:
         row = api_keys.find_active_key(session, key=key)
     if row is None or row.id is None:
-        raise Unauthorized("The API key is unknown or revoked.")
+        raise Unauthorized(KEY_REFUSED)
     if request.method not in READS:
         raise Forbidden("API keys only read; changes need a person's sign-in.")
     limiter: RateLimiter = request.app.state.rate_limiter

@@ -71,6 +71,8 @@ ROUTERS: tuple[APIRouter, ...] = (
     visits_router,
     accounts_router,
     clients_router,
+    # Before projects_router: its GET /projects/{project_id} would take /projects/progress.
+    progress_router,
     projects_router,
     locations_router,
     journeys_router,
@@ -80,7 +82,6 @@ ROUTERS: tuple[APIRouter, ...] = (
     reviews_router,
     outside_data_router,
     appeals_router,
-    progress_router,
     apikeys_router,
     exports_router,
     events_router,

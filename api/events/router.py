@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import json
+import logging
+import math
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request
@@ -12,13 +15,16 @@ from starlette.concurrency import run_in_threadpool
 
 from api.accounts.models import Role, User
 from api.config import Settings
-from api.deps import ProjectReader, get_db
+from api.db import Database
+from api.deps import Credential, CredentialDep, ProjectReader, get_db
 from api.errors import FieldworkError
+from api.events.access import access_refusal
 from api.events.bus import Hub, Subscriber
 from api.events.models import Event
 from api.projects.access import get_project
 
 router = APIRouter(tags=["events"])
+log = logging.getLogger("fieldwork.events")
 
 # Events already waiting are sent in one write, up to this many.
 BATCH = 64
@@ -29,24 +35,45 @@ def format_event(event: Event) -> str:
 
 
 async def _stream(
-    hub: Hub, subscriber: Subscriber, settings: Settings, max_seconds: float | None
+    hub: Hub,
+    subscriber: Subscriber,
+    settings: Settings,
+    max_seconds: float | None,
+    refusal: Callable[[], Awaitable[FieldworkError | None]],
 ) -> AsyncIterator[str]:
+    """The stream: events as they come, a heartbeat after ``events_heartbeat_seconds`` of silence,
+    and every ``events_access_check_seconds`` the reader's access checked again: once it is gone
+    the stream ends with an ``error`` event carrying the problem a new request would get."""
     loop = asyncio.get_running_loop()
     limits = [s for s in (settings.events_max_stream_seconds, max_seconds) if s]
-    deadline = loop.time() + min(limits) if limits else None
+    deadline = loop.time() + min(limits) if limits else math.inf
+    heartbeat = settings.events_heartbeat_seconds
     try:
         yield f"retry: {settings.events_retry_ms}\n: connected\n\n"
+        written = loop.time()
+        next_check = written + settings.events_access_check_seconds
         while True:
-            wait = settings.events_heartbeat_seconds
-            if deadline is not None:
-                wait = min(wait, deadline - loop.time())
-                if wait <= 0:
+            now = loop.time()
+            if now >= deadline:
+                return
+            if now >= next_check:
+                try:
+                    refused = await refusal()
+                except Exception:  # the database away for a moment: the client reconnects
+                    log.exception("access check of an event stream failed")
+                    yield ": access check failed; reconnect\n\n"
                     return
+                if refused is not None:
+                    yield f"event: error\ndata: {json.dumps(refused.problem())}\n\n"
+                    return
+                next_check = loop.time() + settings.events_access_check_seconds
+            if now - written >= heartbeat:
+                yield ": heartbeat\n\n"
+                written = now
+            wait = min(written + heartbeat, next_check, deadline) - loop.time()
             try:
-                event = await asyncio.wait_for(subscriber.queue.get(), wait)
+                event = await asyncio.wait_for(subscriber.queue.get(), max(wait, 0))
             except TimeoutError:
-                if deadline is None or loop.time() < deadline:
-                    yield ": heartbeat\n\n"
                 continue
             if event is None:
                 if subscriber.closed == "overflow":
@@ -60,6 +87,7 @@ async def _stream(
                     break
                 chunk.append(format_event(following))
             yield "".join(chunk)
+            written = loop.time()
     finally:
         hub.unsubscribe(subscriber)
 
@@ -67,6 +95,27 @@ async def _stream(
 def _check_access(request: Request, user: User, project_id: int) -> None:
     with get_db(request).session(read_only=True) as session:
         get_project(session, user=user, project_id=project_id)
+
+
+def _recheck(
+    db: Database, settings: Settings, credential: Credential, project_id: int, role: Role
+) -> Callable[[], Awaitable[FieldworkError | None]]:
+    """The stream's access check: one short read transaction in the thread pool."""
+
+    def check() -> FieldworkError | None:
+        with db.session(read_only=True) as session:
+            return access_refusal(
+                session,
+                credential=credential,
+                secret=settings.resolved_secret_key,
+                project_id=project_id,
+                role=role,
+            )
+
+    async def refusal() -> FieldworkError | None:
+        return await run_in_threadpool(check)
+
+    return refusal
 
 
 class EventsUnavailable(FieldworkError):
@@ -87,6 +136,7 @@ async def project_events(
     project_id: int,
     request: Request,
     user: ProjectReader,
+    credential: CredentialDep,
     last_event_id: Annotated[str | None, Header(max_length=64)] = None,
     max_seconds: Annotated[
         float | None, Query(gt=0, le=86400, description="End the stream after this long.")
@@ -102,8 +152,10 @@ async def project_events(
         project_id=project_id, staff=user.role != Role.client, last_event_id=last_event_id
     )
     settings: Settings = request.app.state.settings
+    assert credential is not None  # ProjectReader signed someone in
+    refusal = _recheck(get_db(request), settings, credential, project_id, user.role)
     return StreamingResponse(
-        _stream(hub, subscriber, settings, max_seconds),
+        _stream(hub, subscriber, settings, max_seconds, refusal),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )

@@ -7,6 +7,7 @@ from datetime import date
 from sqlmodel import Field, SQLModel
 
 from api.assignments.models import AssignmentStatus
+from api.projects.models import ProjectStatus
 
 
 class StageCounts(SQLModel):
@@ -62,6 +63,14 @@ class ProjectProgress(SQLModel):
     targets: dict[str, float] = Field(
         description="The project's desired journey (step key → target score), empty when unset."
     )
+
+
+class ProjectProgressItem(ProjectProgress):
+    """A project of ``GET /projects/progress``: its name, status and client, and its progress."""
+
+    name: str
+    status: ProjectStatus
+    client_id: int
 
 
 class ShopperLoad(SQLModel):

@@ -6,13 +6,27 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from api.common import Page, encode_cursor
+from api.common import Page, encode_cursor, paginate
 from api.deps import PageDep, SessionDep, StaffUser
 from api.progress import service
-from api.progress.models import ProjectProgress, ShopperLoad
+from api.progress.models import ProjectProgress, ProjectProgressItem, ShopperLoad
 from api.projects.access import get_project
+from api.projects.models import ProjectStatus
 
 router = APIRouter(tags=["progress"])
+
+
+@router.get("/projects/progress")
+def projects_progress(
+    session: SessionDep,
+    user: StaffUser,
+    page: PageDep,
+    client_id: int | None = None,
+    status: ProjectStatus | None = None,
+) -> Page[ProjectProgressItem]:
+    """Every project you manage with its progress, paged like GET /projects (one request)."""
+    items = service.list_progress(session, user=user, page=page, client_id=client_id, status=status)
+    return paginate(items, page, lambda item: item, key=lambda item: item.project_id)
 
 
 @router.get("/projects/{project_id}/progress")

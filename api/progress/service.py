@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date
 
 from sqlmodel import Session, col, func, select
@@ -16,12 +16,14 @@ from api.locations.models import Location
 from api.progress.models import (
     CellProgress,
     ProjectProgress,
+    ProjectProgressItem,
     RegionProgress,
     ShopperLoad,
     StageCounts,
     WaveProgress,
 )
-from api.projects.models import Project, Wave
+from api.projects.models import Project, ProjectStatus, Wave
+from api.projects.service import list_projects
 from api.shoppers.models import ShopperProfile
 from api.shoppers.service import list_shoppers
 
@@ -63,24 +65,55 @@ def _sum(groups: Iterable[dict[AssignmentStatus, int]]) -> dict[AssignmentStatus
     return out
 
 
-def progress(session: Session, *, project: Project) -> ProjectProgress:
-    """One grouped query: wave × region × state → count, summed up to waves, regions, totals."""
-    assert project.id is not None
-    rows = session.exec(
-        select(Assignment.wave_id, Location.region, Assignment.status, func.count())
-        .join(Location, col(Location.id) == Assignment.location_id)
-        .where(Assignment.project_id == project.id)
-        .group_by(col(Assignment.wave_id), col(Location.region), col(Assignment.status))
-    ).all()
-    cells: dict[tuple[int | None, str], dict[AssignmentStatus, int]] = defaultdict(dict)
-    for wave_id, region, status, count in rows:
-        cells[wave_id, region or ""][AssignmentStatus(status)] = int(count)
+# (wave id, region) → state → assignments, of one project
+Cells = dict[tuple[int | None, str], dict[AssignmentStatus, int]]
 
-    waves = session.exec(
-        select(Wave)
-        .where(Wave.project_id == project.id)
-        .order_by(col(Wave.starts_on), col(Wave.id))
+
+def progress(session: Session, *, project: Project) -> ProjectProgress:
+    """The project's assignments by stage, per wave, region and wave × region."""
+    return progress_of(session, projects=[project])[0]
+
+
+def progress_of(session: Session, *, projects: Sequence[Project]) -> list[ProjectProgress]:
+    """Each project's progress, from one grouped query (project × wave × region × state →
+    count) summed up to waves, regions and totals, and one query for their waves."""
+    ids = [project.id for project in projects]
+    if not ids:
+        return []
+    rows = session.exec(
+        select(
+            Assignment.project_id,
+            Assignment.wave_id,
+            Location.region,
+            Assignment.status,
+            func.count(),
+        )
+        .join(Location, col(Location.id) == Assignment.location_id)
+        .where(col(Assignment.project_id).in_(ids))
+        .group_by(
+            col(Assignment.project_id),
+            col(Assignment.wave_id),
+            col(Location.region),
+            col(Assignment.status),
+        )
     ).all()
+    cells: dict[int, Cells] = defaultdict(lambda: defaultdict(dict))
+    for project_id, wave_id, region, status, count in rows:
+        cells[project_id][wave_id, region or ""][AssignmentStatus(status)] = int(count)
+    waves: dict[int, list[Wave]] = defaultdict(list)
+    for wave in session.exec(
+        select(Wave)
+        .where(col(Wave.project_id).in_(ids))
+        .order_by(col(Wave.starts_on), col(Wave.id))
+    ):
+        waves[wave.project_id].append(wave)
+    return [
+        _progress(project, cells[project.id or 0], waves[project.id or 0]) for project in projects
+    ]
+
+
+def _progress(project: Project, cells: Cells, waves: list[Wave]) -> ProjectProgress:
+    assert project.id is not None
     wave_rows = [
         WaveProgress(
             wave_id=wave.id,
@@ -121,6 +154,28 @@ def progress(session: Session, *, project: Project) -> ProjectProgress:
         ],
         targets=dict(project.targets or {}),
     )
+
+
+def list_progress(
+    session: Session,
+    *,
+    user: User,
+    page: PageParams,
+    client_id: int | None = None,
+    status: ProjectStatus | None = None,
+) -> list[ProjectProgressItem]:
+    """A page of the projects ``user`` may see (as ``GET /projects`` lists them: by id, one more
+    than the page for the next cursor), each with its progress."""
+    projects = list_projects(session, user=user, page=page, client_id=client_id, status=status)
+    return [
+        ProjectProgressItem(
+            **found.model_dump(),
+            name=project.name,
+            status=project.status,
+            client_id=project.client_id,
+        )
+        for project, found in zip(projects, progress_of(session, projects=projects), strict=True)
+    ]
 
 
 def _current_wave(session: Session, project: Project, today: date) -> Wave | None:

@@ -35,13 +35,15 @@ from api.webhooks.signing import (
     TIMESTAMP_HEADER,
     signature,
 )
+from api.webhooks.targets import RefusedTarget, delivery_transport
 
 log = logging.getLogger("fieldwork.webhooks")
 
 BATCH = 20
 USER_AGENT = "Fieldwork-Webhooks/1"
 
-Outcome = tuple[int, int | None, str | None]  # delivery id, HTTP status, error
+# delivery id, HTTP status, error, final (refused: not to be retried)
+Outcome = tuple[int, int | None, str | None, bool]
 
 
 class DeliveryLoop:
@@ -60,6 +62,10 @@ class DeliveryLoop:
     def start(self) -> None:
         self._wake = asyncio.Event()
         self._client = httpx.AsyncClient(
+            transport=delivery_transport(allow_private=self.settings.webhook_allow_private),
+            # Straight to the receiver: a proxy from the environment would connect for us,
+            # past the address check.
+            trust_env=False,
             timeout=self.settings.webhook_timeout_seconds,
             follow_redirects=False,
             headers={"User-Agent": USER_AGENT, "Content-Type": "application/json"},
@@ -131,16 +137,19 @@ class DeliveryLoop:
         }
         try:
             response = await self._client.post(claimed.url, content=claimed.body, headers=headers)
+        except RefusedTarget as err:
+            return claimed.id, None, str(err), True
         except httpx.HTTPError as err:
             message = str(err)
-            return claimed.id, None, f"{type(err).__name__}: {message}" if message else repr(err)
+            error = f"{type(err).__name__}: {message}" if message else repr(err)
+            return claimed.id, None, error, False
         error = None if response.is_success else f"HTTP {response.status_code}"
-        return claimed.id, response.status_code, error
+        return claimed.id, response.status_code, error, False
 
     def _record(self, outcomes: list[Outcome]) -> None:
         now = utcnow()
         with self.db.session() as session:
-            for delivery_id, status_code, error in outcomes:
+            for delivery_id, status_code, error, final in outcomes:
                 record_outcome(
                     session,
                     delivery_id=delivery_id,
@@ -149,4 +158,5 @@ class DeliveryLoop:
                     now=now,
                     max_attempts=self.settings.webhook_max_attempts,
                     retry_base=self.settings.webhook_retry_base_seconds,
+                    final=final,
                 )

@@ -55,7 +55,10 @@ class WebhookDelivery(SQLModel, table=True):
 
 
 class WebhookCreate(BaseModel):
-    url: HttpUrl = Field(description="Receives a POST per event (http or https).")
+    url: HttpUrl = Field(
+        description="Receives a POST per event: http or https, at a public address, without "
+        "credentials."
+    )
     events: list[WebhookEvent] = Field(min_length=1)
     description: str = Field(default="", max_length=500)
 
@@ -64,6 +67,8 @@ class WebhookCreate(BaseModel):
     def _short_enough(cls, value: HttpUrl) -> HttpUrl:
         if len(str(value)) > URL_LENGTH:
             raise ValueError(f"at most {URL_LENGTH} characters")
+        if value.username or value.password:
+            raise ValueError("no user name or password in the URL: check the signature instead")
         return value
 
     @field_validator("events")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response, status
 
 from api.common import Page, paginate
-from api.deps import PageDep, SessionDep, StaffUser
+from api.deps import PageDep, SessionDep, SettingsDep, StaffUser
 from api.webhooks import service
 from api.webhooks.models import (
     DeliveryPublic,
@@ -31,10 +31,20 @@ def _delivery(row: WebhookDelivery) -> DeliveryPublic:
 
 @router.post("/projects/{project_id}/webhooks", status_code=status.HTTP_201_CREATED)
 def create_webhook(
-    project_id: int, data: WebhookCreate, session: SessionDep, user: StaffUser
+    project_id: int,
+    data: WebhookCreate,
+    session: SessionDep,
+    user: StaffUser,
+    settings: SettingsDep,
 ) -> WebhookCreated:
     """Register a webhook; the answer shows its signing secret, this once."""
-    webhook = service.create_webhook(session, user=user, project_id=project_id, data=data)
+    webhook = service.create_webhook(
+        session,
+        user=user,
+        project_id=project_id,
+        data=data,
+        allow_private=settings.webhook_allow_private,
+    )
     return WebhookCreated.model_validate(webhook, from_attributes=True)
 
 

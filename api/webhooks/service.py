@@ -2,9 +2,11 @@
 outcome of deliveries for the delivery loop (api/webhooks/delivery.py).
 
 Retry schedule: attempt n (n ≥ 1) that fails is retried after ``base · 2^(n−1)`` seconds, capped at
-one hour; after ``webhook_max_attempts`` attempts the delivery is ``failed``. A claimed delivery is
-leased (its next attempt moved past the HTTP timeout), so a process that dies mid-send leaves it to
-be claimed again: delivery is at least once; receivers dedupe on ``X-Fieldwork-Delivery``.
+one hour; after ``webhook_max_attempts`` attempts the delivery is ``failed``. A delivery refused
+because its host resolves to a non-public address (api/webhooks/targets.py) fails at once: the
+refusal is the server's own rule, which retrying would only repeat. A claimed delivery is leased
+(its next attempt moved past the HTTP timeout), so a process that dies mid-send leaves it to be
+claimed again: delivery is at least once; receivers dedupe on ``X-Fieldwork-Delivery``.
 """
 
 from __future__ import annotations
@@ -18,12 +20,13 @@ from sqlmodel import Session, col, func, select
 
 from api.accounts.models import User
 from api.common import PageParams, utcnow
-from api.errors import NotFound
+from api.errors import Invalid, NotFound
 from api.events.models import Event, EventType
 from api.projects.access import get_project
 from api.results.models import VisitResult
 from api.webhooks.models import DeliveryStatus, Webhook, WebhookCreate, WebhookDelivery
 from api.webhooks.signing import new_secret
+from api.webhooks.targets import host_refusal
 
 WEBHOOK_EVENTS = frozenset({EventType.visit_approved, EventType.visit_revoked})
 MAX_RETRY_DELAY = 3600.0
@@ -33,9 +36,18 @@ ERROR_LENGTH = 500
 
 
 def create_webhook(
-    session: Session, *, user: User, project_id: int, data: WebhookCreate
+    session: Session, *, user: User, project_id: int, data: WebhookCreate, allow_private: bool
 ) -> Webhook:
+    """A webhook of the project; its URL may not name a non-public address unless
+    ``allow_private`` (the delivery loop checks what a host name resolves to)."""
     project = get_project(session, user=user, project_id=project_id, manage=True)
+    refusal = None if allow_private else host_refusal(data.url.host or "")
+    if refusal:
+        message = f"{refusal}; webhooks may only reach public addresses"
+        raise Invalid(
+            f"url: {message}.",
+            [{"field": "url", "location": "body", "message": message, "type": "non_public_url"}],
+        )
     webhook = Webhook(
         project_id=project.id,
         url=str(data.url),
@@ -260,8 +272,10 @@ def record_outcome(
     now: datetime,
     max_attempts: int,
     retry_base: float,
+    final: bool = False,
 ) -> None:
-    """A 2xx answer delivers; anything else retries later or, after the last attempt, fails."""
+    """A 2xx answer delivers; anything else retries later or, after the last attempt or when
+    ``final`` (a target refused, no use retrying), fails."""
     row = session.get(WebhookDelivery, delivery_id)
     if row is None or row.status != DeliveryStatus.pending:  # deleted with its webhook meanwhile
         return
@@ -274,7 +288,7 @@ def record_outcome(
         row.last_error = None
     else:
         row.last_error = (error or f"HTTP {status_code}")[:ERROR_LENGTH]
-        if row.attempts >= max_attempts:
+        if final or row.attempts >= max_attempts:
             row.status = DeliveryStatus.failed
             row.next_attempt_at = None
         else:

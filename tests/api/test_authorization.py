@@ -830,6 +830,7 @@ ROUTES: list[Route] = [
     ),
     # progress (manager console)
     Route("GET", "/projects/{project_id}/progress", ALPHA_STAFF),
+    Route("GET", "/projects/progress", expect(ok=(ADMIN, MGR_A, MGR_B))),
     Route("GET", "/projects/{project_id}/shopper-load", ALPHA_STAFF),
     # API keys: admins and the managers of a project of the key's client (Acme: mgr-a)
     Route(

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import event
 from sqlmodel import col, select
 
 from api.assignments.models import Assignment, AssignmentStatus
@@ -217,3 +218,146 @@ def test_shopper_load_counts_open_and_period_assignments_like_the_caps(
     )
     assert refused.status_code == 409, refused.text
     assert "max_open_per_shopper" in refused.text
+
+
+# ---------------------------------------------------------------- every project's progress at once
+
+
+def _all_progress(client: TestClient, user: str, **params: Any) -> Any:
+    response = client.get("/api/v1/projects/progress", params=params, headers=login(client, user))
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def _seed_three_projects(client: TestClient, db: Database, world: World) -> dict[str, list[int]]:
+    """Alpha (mgr-a): five assignments, two approved; Beta (mgr-b): one submitted; Gamma
+    (client Cyan, mgr-c): none, and closed."""
+    world.set_caps("Alpha", **LOOSE)
+    world.project("Gamma", client="Cyan", manager="mgr-c")
+    alpha = _bulk(
+        client,
+        world,
+        [
+            {
+                "location_id": world.ids["Alpha/loc0"],
+                "shopper_id": world.ids["shopper-1"],
+                **window(TODAY + timedelta(days=day), days=1),
+            }
+            for day in range(1, 6)
+        ],
+    )
+    _set_status(db, alpha[:2], S.approved)
+    beta = _post(
+        client,
+        f"/projects/{world.ids['Beta']}/assignments",
+        {
+            "location_id": world.ids["Beta/loc0"],
+            "shopper_id": world.ids["shopper-2"],
+            **window(TODAY + timedelta(days=2)),
+        },
+        user="mgr-b",
+    )
+    _set_status(db, [beta["id"]], S.submitted)
+    closed = client.patch(
+        f"/api/v1/projects/{world.ids['Gamma']}",
+        json={"status": "closed"},
+        headers=login(client, "admin"),
+    )
+    assert closed.status_code == 200, closed.text
+    return {"Alpha": alpha, "Beta": [beta["id"]]}
+
+
+def test_projects_progress_gives_each_visible_projects_progress_in_one_answer(
+    client: TestClient, db: Database, world: World
+) -> None:
+    _seed_three_projects(client, db, world)
+    page = _all_progress(client, "admin")
+    assert page["next_cursor"] is None
+    names = ["Alpha", "Beta", "Gamma"]
+    assert [item["project_id"] for item in page["items"]] == [world.ids[n] for n in names]
+    for name, item in zip(names, page["items"], strict=True):
+        alone = client.get(
+            f"/api/v1/projects/{world.ids[name]}/progress", headers=login(client, "admin")
+        ).json()
+        assert {k: v for k, v in item.items() if k not in ("name", "status", "client_id")} == alone
+        assert item["name"] == name
+    alpha, beta, gamma = page["items"]
+    assert (alpha["totals"]["total"], alpha["totals"]["approved"]) == (5, 2)
+    assert (alpha["client_id"], alpha["status"]) == (world.ids["Acme"], "active")
+    assert (beta["totals"]["total"], beta["totals"]["submitted"]) == (1, 1)
+    assert beta["regions"][0]["counts"]["submitted"] == 1
+    assert (gamma["totals"]["total"], gamma["status"]) == (0, "closed")
+
+
+@pytest.mark.parametrize(
+    ("user", "projects"), [("mgr-a", ["Alpha"]), ("mgr-b", ["Beta"]), ("mgr-c", ["Gamma"])]
+)
+def test_projects_progress_shows_a_manager_only_their_projects(
+    client: TestClient, db: Database, world: World, user: str, projects: list[str]
+) -> None:
+    _seed_three_projects(client, db, world)
+    items = _all_progress(client, user)["items"]
+    assert [item["project_id"] for item in items] == [world.ids[p] for p in projects]
+
+
+@pytest.mark.parametrize(("user", "status"), [("acme-viewer", 403), ("shopper-1", 403)])
+def test_projects_progress_is_for_staff_like_each_projects_progress(
+    client: TestClient, world: World, user: str, status: int
+) -> None:
+    response = client.get("/api/v1/projects/progress", headers=login(client, user))
+    assert response.status_code == status
+    assert response.headers["content-type"] == "application/problem+json"
+    assert client.get("/api/v1/projects/progress").status_code == 401
+
+
+def test_projects_progress_pages_and_filters_like_the_project_list(
+    client: TestClient, db: Database, world: World
+) -> None:
+    _seed_three_projects(client, db, world)
+    first = _all_progress(client, "admin", limit=2)
+    assert [i["name"] for i in first["items"]] == ["Alpha", "Beta"] and first["next_cursor"]
+    second = _all_progress(client, "admin", limit=2, cursor=first["next_cursor"])
+    assert [i["name"] for i in second["items"]] == ["Gamma"] and second["next_cursor"] is None
+    assert second["items"][0]["totals"]["total"] == 0
+    # the same pages as GET /projects
+    listed = client.get(
+        "/api/v1/projects", params={"limit": 2}, headers=login(client, "admin")
+    ).json()
+    assert listed["next_cursor"] == first["next_cursor"]
+
+    active = _all_progress(client, "admin", status="active")["items"]
+    assert [i["name"] for i in active] == ["Alpha", "Beta"]
+    of_bolt = _all_progress(client, "admin", client_id=world.ids["Bolt"])["items"]
+    assert [i["name"] for i in of_bolt] == ["Beta"]
+    bad = client.get(
+        "/api/v1/projects/progress", params={"cursor": "nonsense"}, headers=login(client, "admin")
+    )
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "cursor"
+
+
+def test_projects_progress_costs_the_same_queries_for_one_project_or_many(
+    client: TestClient, db: Database, world: World
+) -> None:
+    """Not one query per project: the page is counted in one grouped query."""
+    headers = login(client, "admin")
+    statements: list[str] = []
+
+    def count(*args: Any) -> None:
+        statements.append(str(args[2]))
+
+    def queries(limit: int) -> int:
+        statements.clear()
+        event.listen(db.engine, "before_cursor_execute", count)
+        try:
+            response = client.get(
+                "/api/v1/projects/progress", params={"limit": limit}, headers=headers
+            )
+        finally:
+            event.remove(db.engine, "before_cursor_execute", count)
+        assert response.status_code == 200 and len(response.json()["items"]) == limit
+        return len(statements)
+
+    _seed_three_projects(client, db, world)
+    one = queries(1)
+    assert one >= 2  # the projects, their counts (and the signed-in user)
+    assert queries(3) == one

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
+from api.projects.models import ProjectMember
 from tests.browser import flows
 from tests.browser.conftest import Field, needs_chromium, shot
 from tests.helpers import PASSWORD
@@ -171,6 +172,24 @@ def test_manager_sees_the_progress_figures_of_the_api(desk: Page, field: Field) 
     unwaved = desk.locator('table[data-table="wave"] tr[data-wave="none"]')
     expect(unwaved.locator('td[data-stage="planned"]')).to_have_text("3")
     shot(desk, "console-progress")
+
+
+def test_overview_draws_every_project_from_one_progress_request(desk: Page, field: Field) -> None:
+    field.assign(location=1)
+    delta = field.world.project("Delta", client="Dune", manager="mgr-d")
+    with field.db.session() as session:
+        session.add(ProjectMember(project_id=delta, user_id=field.world.ids["mgr-a"]))
+    alpha = field.world.ids["Alpha"]
+    asked: list[str] = []
+    desk.on("request", lambda request: asked.append(request.url))
+
+    sign_in(desk)
+    for project, planned in ((alpha, "2"), (delta, "0")):
+        card = desk.locator(f'.project-card[data-project="{project}"]')
+        expect(card.locator('td[data-stage="planned"]')).to_have_text(planned)
+    expect(desk.locator(f'.project-card[data-project="{delta}"] h2')).to_have_text("Delta")
+    progress = [url for url in asked if "/progress" in url]
+    assert [url.split("/api/v1")[1] for url in progress] == ["/projects/progress?limit=200"]
 
 
 def test_returned_visit_goes_round_the_review_queue_until_approved(

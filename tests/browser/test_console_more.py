@@ -32,11 +32,13 @@ __all__ = ["dashboard"]  # the fixture, imported for pytest
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    """The default test settings with a quick webhook loop (polls every 0.3 s, retries after 0.1 s)."""
+    """The default test settings with a quick webhook loop (polls every 0.3 s, retries after 0.1 s)
+    that may reach the test's receiver on 127.0.0.1."""
     return Settings(
         data_dir=tmp_path / "data",
         secret_key="test-secret-" + "x" * 32,
         expiry_interval_seconds=0,
+        webhook_allow_private=True,
         webhook_retry_base_seconds=0.1,
         webhook_max_attempts=3,
         webhook_poll_seconds=0.3,

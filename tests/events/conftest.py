@@ -74,6 +74,7 @@ class Stream:
     response: httpx.Response
     received: queue.Queue[tuple[float, SseEvent | str]] = field(default_factory=queue.Queue)
     seen: list[SseEvent] = field(default_factory=list)
+    ended: threading.Event = field(default_factory=threading.Event)  # the server closed it
 
     def next_event(self, timeout: float = 5.0) -> SseEvent | None:
         """The next event (comments skipped), or None if none arrives within ``timeout``."""
@@ -130,6 +131,7 @@ def open_stream(
             try:
                 for item in items:
                     stream.received.put((time.monotonic(), item))
+                stream.ended.set()
             except (httpx.HTTPError, RuntimeError, ValueError):
                 pass  # the test closed the stream
 
@@ -240,9 +242,10 @@ class Live:
         )
 
     def stream(self, username: str, project: str = "Alpha", **params: Any) -> Any:
-        return open_stream(
-            self.server.url, self.world.ids[project], self.headers(username), **params
-        )
+        return self.stream_with(self.headers(username), project, **params)
+
+    def stream_with(self, headers: dict[str, str], project: str = "Alpha", **params: Any) -> Any:
+        return open_stream(self.server.url, self.world.ids[project], headers, **params)
 
 
 @pytest.fixture

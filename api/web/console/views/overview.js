@@ -1,5 +1,6 @@
-// Every project the user manages, with its fieldwork progress (GET /projects/{id}/progress).
-import { get } from "/web/common/api.js";
+// Every project the user manages with its fieldwork progress, all in one request
+// (GET /projects/progress, up to 200 projects a page).
+import { getAllPages } from "/web/common/api.js";
 import { STAGES, esc, legend, notice, pct, problemText, progressBar } from "../util.js";
 
 export async function render(container, _id, ctx) {
@@ -8,21 +9,24 @@ export async function render(container, _id, ctx) {
       container.innerHTML = `<h1>Projects</h1>${notice("", "You manage no project yet.")}`;
       return;
     }
-    const progress = await Promise.all(
-      ctx.projects.map((p) => get(`/projects/${p.id}/progress`).catch((error) => ({ error }))),
-    );
+    let projects;
+    try {
+      projects = await getAllPages("/projects/progress?limit=200");
+    } catch (error) {
+      container.innerHTML = `<h1>Projects</h1>${notice("error", esc(problemText(error)))}`;
+      return;
+    }
     container.innerHTML = `
       <h1>Projects</h1>
       ${legend()}
-      <div class="grid" style="margin-top:.8rem">
-        ${ctx.projects.map((project, i) => card(project, progress[i])).join("")}
-      </div>`;
+      <div class="grid" style="margin-top:.8rem">${projects.map(card).join("")}</div>`;
   }
   await draw();
   return { refresh: draw };
 }
 
-function card(project, progress) {
+function card(progress) {
+  const id = progress.project_id;
   const links = [
     ["Progress", ""],
     ["Review queue", "/review"],
@@ -31,16 +35,12 @@ function card(project, progress) {
     ["Shoppers", "/shoppers"],
     ["Journeys", "/journeys"],
   ]
-    .map(([label, path]) => `<a href="#/projects/${project.id}${path}">${label}</a>`)
+    .map(([label, path]) => `<a href="#/projects/${id}${path}">${label}</a>`)
     .join("");
-  if (progress.error) {
-    return `<section class="card project-card" data-project="${project.id}">
-      <h2>${esc(project.name)}</h2>${notice("error", esc(problemText(progress.error)))}</section>`;
-  }
   const t = progress.totals;
-  return `<section class="card project-card stack" data-project="${project.id}">
-    <div class="row"><h2 style="margin:0"><a href="#/projects/${project.id}">${esc(project.name)}</a></h2>
-      <span class="badge">${esc(project.status)}</span>
+  return `<section class="card project-card stack" data-project="${id}">
+    <div class="row"><h2 style="margin:0"><a href="#/projects/${id}">${esc(progress.name)}</a></h2>
+      <span class="badge">${esc(progress.status)}</span>
       <span class="muted">${pct(t.approved, t.planned)}% approved</span></div>
     ${progressBar(t)}
     <div class="table-wrap"><table class="compact">
