@@ -86,7 +86,9 @@ def import_locations(
     """Import locations from a CSV file; all rows or none.
 
     Columns: code and name are required; the others are the fields of a location, tags separated
-    by ';'. Existing codes are updated. Every bad row is reported with its line number.
+    by ';'. Existing codes are updated: the file's columns replace their values (a blank cell
+    clears one), columns the file leaves out keep theirs. Every bad row is reported with its
+    line number.
     """
     project = get_project(session, user=user, project_id=project_id, manage=True)
     content = file.file.read(settings.max_upload_bytes + 1)

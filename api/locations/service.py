@@ -3,6 +3,7 @@ from __future__ import annotations
 import csv
 import io
 import itertools
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import ValidationError
@@ -119,8 +120,15 @@ def _row_to_fields(row: dict[str, str]) -> dict[str, Any]:
     return fields
 
 
-def parse_locations_csv(content: bytes) -> list[LocationCreate]:
-    """Every row as a LocationCreate, or Invalid listing every bad row with its line number."""
+def parse_locations_csv(
+    content: bytes, existing: Mapping[str, Location] | None = None
+) -> list[LocationCreate]:
+    """Every row as a LocationCreate, or Invalid listing every bad row with its line number.
+
+    A row whose code is in ``existing`` updates that location: the file's columns replace its
+    values (a blank cell clears one), the columns the file leaves out keep theirs.
+    """
+    existing = existing or {}
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -161,8 +169,14 @@ def parse_locations_csv(content: bytes) -> list[LocationCreate]:
             continue
         if not any((v or "").strip() for v in row.values()):
             continue
+        fields = _row_to_fields(row)
+        kept = existing.get(fields.get("code", ""))
+        if kept is not None:
+            fields = {
+                name: getattr(kept, name) for name in CSV_COLUMNS if name not in header
+            } | fields
         try:
-            location = LocationCreate.model_validate(_row_to_fields(row))
+            location = LocationCreate.model_validate(fields)
         except ValidationError as exc:
             for err in exc.errors():
                 field = ".".join(str(p) for p in error_loc(err)) or None
@@ -194,11 +208,11 @@ def parse_locations_csv(content: bytes) -> list[LocationCreate]:
 
 def import_locations(session: Session, *, project: Project, content: bytes) -> ImportReport:
     """Insert new codes and update existing ones, all or nothing."""
-    rows = parse_locations_csv(content)
     existing = {
         loc.code: loc
         for loc in session.exec(select(Location).where(Location.project_id == project.id))
     }
+    rows = parse_locations_csv(content, existing)
     imported = updated = 0
     for data in rows:
         current = existing.get(data.code)

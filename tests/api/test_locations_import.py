@@ -134,6 +134,34 @@ def test_reimport_updates_existing_codes(
         "Kalverstraat (renovated)",
         "south",
     )
+    # Columns the file leaves out keep their values.
+    kept = ("address", "city", "tags", "kind")
+    assert {k: after["AMS-1"][k] for k in kept} == {k: before["AMS-1"][k] for k in kept}
+
+
+def test_reimport_of_names_only_keeps_coordinates_and_a_blank_cell_clears(
+    client: TestClient, world: World, mgr: dict[str, str]
+) -> None:
+    upload(client, world, mgr, GOOD_FILES["comma"])
+
+    response = upload(client, world, mgr, "code,name,city\nAMS-1,Kalverstraat 2,\n")
+
+    assert response.json() == {"imported": 0, "updated": 1}, response.text
+    store = by_code(client, world, mgr)["AMS-1"]
+    assert (store["name"], store["city"]) == ("Kalverstraat 2", "")
+    assert (store["latitude"], store["longitude"], store["region"]) == (52.37, 4.89, "north")
+
+
+def test_a_new_code_still_needs_every_field_its_kind_requires(
+    client: TestClient, world: World, mgr: dict[str, str]
+) -> None:
+    upload(client, world, mgr, GOOD_FILES["comma"])
+
+    response = upload(client, world, mgr, "code,name\nAMS-1,Renamed\nNEW-1,No coordinates\n")
+
+    assert response.status_code == 422
+    assert [(e["line"], e["field"]) for e in response.json()["errors"]] == [(3, "latitude")]
+    assert by_code(client, world, mgr)["AMS-1"]["name"] == "Kalverstraat"
 
 
 # ---------------------------------------------------------------- bad files: nothing is imported
