@@ -60,6 +60,26 @@ export async function del(storeName, key) {
   return done((await store(storeName, "readwrite")).delete(key));
 }
 
+/**
+ * Reads `key` and writes back what `change(current)` returns, in one transaction: a value is put,
+ * null deletes, undefined leaves it. Resolves with what `change` returned, once committed.
+ */
+export async function update(storeName, key, change) {
+  const s = await store(storeName, "readwrite");
+  return new Promise((resolve, reject) => {
+    let outcome;
+    const read = s.get(key);
+    read.onsuccess = () => {
+      outcome = change(read.result);
+      if (outcome === null) s.delete(key);
+      else if (outcome !== undefined) s.put(outcome);
+    };
+    s.transaction.oncomplete = () => resolve(outcome);
+    s.transaction.onerror = () => reject(s.transaction.error);
+    s.transaction.onabort = () => reject(s.transaction.error);
+  });
+}
+
 export async function clear(storeName) {
   return done((await store(storeName, "readwrite")).clear());
 }

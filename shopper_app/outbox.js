@@ -66,6 +66,19 @@ export async function pendingFor(assignmentId) {
   return (await all()).filter((op) => op.assignmentId === assignmentId);
 }
 
+/**
+ * Drops the queued upload of a photo the shopper removed, unless it is being sent: that one goes
+ * out, and the server keeps a photo nothing points at, which does not hold up submission.
+ * Resolves to whether an upload was dropped.
+ */
+export async function cancelMedia(assignmentId, clientUuid) {
+  const op = (await all()).find((o) => o.kind === "media" && o.assignmentId === assignmentId && o.clientUuid === clientUuid);
+  if (!op) return false;
+  const dropped = (await db.update("outbox", op.seq, (current) => (current && !current.inFlight ? null : undefined))) === null;
+  if (dropped) await notify();
+  return dropped;
+}
+
 export async function retry(seq) {
   const op = await db.get("outbox", seq);
   if (op) await db.put("outbox", { ...op, state: "pending", attempts: 0, notBefore: 0, problem: null });
@@ -139,7 +152,7 @@ async function sendHead(queue) {
       const visitId = await visitIdFor(head.assignmentId, queue);
       if (visitId === undefined) return fail(head, { title: "The visit was never checked in on the server." });
       if (head.kind === "media") {
-        await sendMedia(head, visitId);
+        if (!(await sendMedia(head, visitId))) return "next"; // cancelled just now
       } else {
         ops = batchRun(queue);
         return await sendBatch(ops, visitId);
@@ -167,14 +180,19 @@ async function handleError(ops, error) {
   const attempts = head.attempts + 1;
   const delay = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** (attempts - 1)) * (0.75 + Math.random() / 2);
   lastError = error.message;
-  await db.put("outbox", { ...head, attempts, notBefore: Date.now() + delay });
+  await keep(head, { attempts, notBefore: Date.now() + delay });
   schedule(delay);
   return "stop";
 }
 
 async function fail(op, problem) {
-  await db.put("outbox", { ...op, state: "failed", problem: problem || null });
+  await keep(op, { inFlight: false, state: "failed", problem: problem || null });
   return "next";
+}
+
+/** Updates a queued operation unless it is gone: a photo may be removed while its upload fails. */
+function keep(op, changes) {
+  return db.update("outbox", op.seq, (current) => (current ? { ...current, ...changes } : undefined));
 }
 
 function batchRun(queue) {
@@ -204,13 +222,23 @@ async function sendStart(op) {
   await db.kv.set(visitIdKey(op.assignmentId), visit.id);
 }
 
+/** Uploads a photo; false when it was cancelled before it could be claimed for sending. */
 async function sendMedia(op, visitId) {
+  // Claimed in one transaction with the check, so a removal at this moment either cancels the
+  // upload or finds it in flight and leaves it.
+  if (!(await keep(op, { inFlight: true }))) return false;
   const form = new FormData();
   form.append("file", op.blob, op.filename || "photo.jpg");
   form.append("client_uuid", op.clientUuid);
   form.append("step_key", op.stepKey);
   if (op.questionKey) form.append("question_key", op.questionKey);
-  await api.upload(`/visits/${visitId}/media`, form);
+  try {
+    await api.upload(`/visits/${visitId}/media`, form);
+  } catch (error) {
+    await keep(op, { inFlight: false });
+    throw error;
+  }
+  return true;
 }
 
 async function sendBatch(ops, visitId) {

@@ -245,6 +245,10 @@ function photoContext(ctx, step, s) {
     },
     removePhoto: (qkey, uuid) => {
       s.photos[qkey] = (s.photos[qkey] || []).filter((p) => p.uuid !== uuid);
+      // The step as last queued may still point at the photo; then it must still be uploaded,
+      // unless that step is queued again without it (queueStep).
+      if (s.sentSig?.includes(JSON.stringify(uuid))) (s.removedPhotos ||= []).push(uuid);
+      else outbox.cancelMedia(ctx.assignmentId, uuid);
       save(ctx);
     },
   };
@@ -301,6 +305,9 @@ async function queueStep(ctx, step, s) {
   await outbox.enqueue({ kind: "step", assignmentId: ctx.assignmentId, clientUuid, stepKey: step.key, body });
   s.sentUuid = clientUuid;
   s.sentSig = sig;
+  // The version that pointed at them is replaced (or already sent, and so were they).
+  for (const uuid of s.removedPhotos || []) await outbox.cancelMedia(ctx.assignmentId, uuid);
+  s.removedPhotos = [];
   await save(ctx);
 }
 

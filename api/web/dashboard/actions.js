@@ -2,10 +2,14 @@
 // Plans due for a re-check first, a form that turns a pain point or gap of the CX map into a
 // plan (prefilled from the map's "Plan an action" links), every plan with its status, owner and
 // dates, status changes, and the impact of a plan on its steps' scores.
+// While the page is open, approvals re-read what depends on results (live.js): the steps' scores,
+// gaps and flags in the form, and every impact table that is open. Plans change only when someone
+// edits them, which sends no event.
 import { ApiError, get, patch, post } from "/web/common/api.js";
 import { esc } from "/web/common/login.js";
 import { flagsOf, stepsOf } from "./cxgrid.js";
 import * as fmt from "./format.js";
+import { follow, markChanges, snapshot } from "./live.js";
 import {
   apiQuery,
   day,
@@ -36,14 +40,37 @@ class ActionsPage {
     this.user = user;
     this.writer = mayWriteActions(user);
     this.project = project;
-    this.doc = doc;
-    this.steps = stepsOf(doc);
-    this.names = Object.fromEntries(this.steps.map((s) => [s.step_key, s.name || s.step_key]));
+    this.setMap(doc);
     this.params = params;
     this.filters = filters;
     this.plans = [];
     this.statusFilter = "";
     this.loads = 0;
+    this.mapLoads = 0;
+  }
+
+  /** The unfiltered CX map: the API judges a plan's pain point or gap on all approved visits. */
+  setMap(doc) {
+    this.doc = doc;
+    this.steps = stepsOf(doc);
+    this.names = Object.fromEntries(this.steps.map((s) => [s.step_key, s.name || s.step_key]));
+  }
+
+  /** After approvals: the steps' figures in the form (choices kept) and the open impact tables. */
+  async refreshResults() {
+    const ticket = ++this.mapLoads;
+    let doc;
+    try {
+      doc = await get(`/projects/${this.project.id}/cx-map`);
+    } catch {
+      return; // the next event or reconnect tries again; the page keeps what it shows
+    }
+    if (ticket !== this.mapLoads) return;
+    const changed = JSON.stringify(stepsOf(doc)) !== JSON.stringify(this.steps);
+    this.setMap(doc);
+    if (changed && this.writer) this.renderStepPicks(this.pickedSteps());
+    const open = [...main.querySelectorAll('tr.impact-row[data-detail="impact"]')];
+    await Promise.all(open.map((detail) => this.fillImpact(detail, detail.dataset.for, { mark: true })));
   }
 
   render() {
@@ -300,6 +327,15 @@ class ActionsPage {
     }
     const detail = this.detailRow(row, "impact", `<p class="muted">Loading…</p>`);
     button.setAttribute("aria-expanded", "true");
+    await this.fillImpact(detail, id);
+  }
+
+  /** Reads a plan's impact into its open detail row; `mark` highlights what changed. */
+  async fillImpact(detail, id, { mark = false } = {}) {
+    const ticket = (Number(detail.dataset.loads) || 0) + 1;
+    detail.dataset.loads = String(ticket);
+    const cell = detail.querySelector("td");
+    let html;
     try {
       const impact = await get(`/action-plans/${id}/impact${apiQuery(this.filters)}`);
       const active = Object.entries(this.filters).filter(([, value]) => value);
@@ -307,10 +343,15 @@ class ActionsPage {
         ? `<p class="small" data-key="impact-filters">Only visits matching ${esc(active.map(([k, v]) => `${k} ${v}`).join(", "))}
             (the filters you came with) · <a href="${esc(pageUrl("actions.html", this.project.id))}">use every visit</a></p>`
         : "";
-      detail.querySelector("td").innerHTML = scope + impactTable(impact);
+      html = scope + impactTable(impact);
     } catch (e) {
-      detail.querySelector("td").innerHTML = `<p class="error">${esc(problemText(e))}</p>`;
+      if (mark) return; // a live refresh keeps the table it has
+      html = `<p class="error">${esc(problemText(e))}</p>`;
     }
+    if (!detail.isConnected || detail.dataset.loads !== String(ticket)) return; // closed, or read again
+    const before = mark ? snapshot(cell) : null;
+    cell.innerHTML = html;
+    if (mark) markChanges(cell, before);
   }
 
   toggleEdit(row, id) {
@@ -374,6 +415,7 @@ async function open(user) {
   document.title = `Action plans · ${project.name} · Fieldwork`;
   const page = new ActionsPage(user, project, doc, params, filters);
   page.render();
+  follow(project.id, () => page.refreshResults());
   await page.load();
 }
 

@@ -1,9 +1,12 @@
 // The appeals page: /dashboard/appeals.html?project=
 // A client user disputes an approved visit while its appeal window is open and follows the
 // decisions; managers and admins see the same lists read-only (they decide in the console).
+// Both lists are re-read while the page is open when visits are approved or revoked or results
+// change (live.js); filing and dismissing an appeal send no event (docs/dashboard.md).
 import { ApiError, get, getAllPages, post } from "/web/common/api.js";
 import { esc } from "/web/common/login.js";
 import * as fmt from "./format.js";
+import { follow, markChanges, snapshot } from "./live.js";
 import { problemText, projectNav, readUrl, startPage } from "./pages.js";
 
 const main = document.getElementById("main");
@@ -19,7 +22,7 @@ function visitsTable(visits, filer) {
       : filer
         ? `<button type="button" class="secondary small" data-appeal="${v.visit_id}">Dispute</button>`
         : "";
-    return `<tr data-visit="${v.visit_id}"><td>${v.visit_id}</td><td>${esc(v.location_code)} · ${esc(v.location_name)}</td>
+    return `<tr data-visit="${v.visit_id}" data-key="visit-${v.visit_id}"><td>${v.visit_id}</td><td>${esc(v.location_code)} · ${esc(v.location_name)}</td>
       <td>${esc(v.visit_day)}</td><td class="num">${fmt.score(v.score)}</td><td>${esc(when(v.appeal_until))}</td><td>${action}</td></tr>`;
   });
   return `<div class="table-wrap"><table id="appealable-table"><thead><tr><th>Visit</th><th>Location</th><th>Day</th>
@@ -35,7 +38,7 @@ function appealsTable(appeals) {
         : a.action === "void"
           ? ` <span class="small muted">(visit voided)</span>`
           : "";
-    return `<tr data-appeal-id="${a.id}" data-status="${esc(a.status)}"><td>${a.id}</td><td>${a.visit_id}</td>
+    return `<tr data-appeal-id="${a.id}" data-status="${esc(a.status)}" data-key="appeal-${a.id}"><td>${a.id}</td><td>${a.visit_id}</td>
       <td>${esc(a.location_code)} · ${esc(a.location_name)}</td><td>${esc(when(a.filed_at))}</td>
       <td class="wrap">${esc(a.reason)}</td><td><span class="badge status-${esc(a.status)}">${STATUS[a.status] || esc(a.status)}</span>${change}</td>
       <td class="wrap decision">${a.decision_comment ? esc(a.decision_comment) : fmt.DASH}</td></tr>`;
@@ -49,6 +52,7 @@ class AppealsPage {
     this.user = user;
     this.project = project;
     this.filer = user.role === "client"; // the API lets only client users file
+    this.loads = 0;
   }
 
   render() {
@@ -120,7 +124,9 @@ class AppealsPage {
     }
   }
 
-  async load() {
+  /** Reads both lists; `mark` highlights the rows that are new or changed since the last read. */
+  async load({ mark = false } = {}) {
+    const ticket = ++this.loads;
     document.body.dataset.state = "loading";
     const id = this.project.id;
     try {
@@ -128,11 +134,16 @@ class AppealsPage {
         getAllPages(`/projects/${id}/appealable-visits?limit=200`),
         getAllPages(`/projects/${id}/appeals?limit=200`),
       ]);
+      if (ticket !== this.loads) return; // a newer read is on its way
+      const before = mark ? snapshot(main) : null;
       main.querySelector("#appealable").innerHTML = visitsTable(visits, this.filer);
       main.querySelector("#appeals").innerHTML = appealsTable(appeals.reverse()); // newest first
       main.querySelector("#page-error").textContent = "";
+      if (mark) markChanges(main, before);
       document.body.dataset.state = "ready";
+      document.body.dataset.refreshes = String(Number(document.body.dataset.refreshes || 0) + 1);
     } catch (error) {
+      if (ticket !== this.loads) return;
       main.querySelector("#page-error").textContent = problemText(error);
       document.body.dataset.state = "error";
     }
@@ -158,6 +169,8 @@ async function open(user) {
   document.title = `Appeals · ${project.name} · Fieldwork`;
   const page = new AppealsPage(user, project);
   page.render();
+  // Subscribe first: an approval that lands while the lists load queues a second read.
+  follow(project.id, () => page.load({ mark: true }));
   await page.load();
 }
 

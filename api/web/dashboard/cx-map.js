@@ -1,8 +1,10 @@
 // The CX map page: /dashboard/cx-map.html?project=&wave=&region=&location=&channel=&persona=
 // One GET /projects/{id}/cx-map per view; filters live in the address like the dashboard's.
+// Approvals re-read the map while the page is open (live.js) and mark the figures that changed.
 import { get } from "/web/common/api.js";
 import { esc } from "/web/common/login.js";
 import { cxMap, levelsTable, rules } from "./cxgrid.js";
+import { follow, markChanges, snapshot } from "./live.js";
 import {
   apiQuery,
   filterChoices,
@@ -31,7 +33,7 @@ class CxMapPage {
   render() {
     const p = this.project;
     main.innerHTML = `
-      <div class="page-head"><h1>CX map · ${esc(p.name)}</h1><span class="muted" id="visits-note"></span></div>
+      <div class="page-head"><h1>CX map · ${esc(p.name)}</h1><span class="muted" id="visits-note" data-key="cx-visits"></span></div>
       <div id="nav"></div>
       <div id="filter-box"></div>
       <p class="error" id="map-error" role="alert"></p>
@@ -71,7 +73,8 @@ class CxMapPage {
     return this.load();
   }
 
-  async load() {
+  /** Reads the map for the filters; `mark` highlights what changed since the last read. */
+  async load({ mark = false } = {}) {
     const ticket = ++this.loads;
     document.body.dataset.state = "loading";
     let doc;
@@ -85,6 +88,7 @@ class CxMapPage {
     }
     if (ticket !== this.loads) return; // a newer filter change is on its way
     main.querySelector("#map-error").textContent = "";
+    const before = mark ? snapshot(main) : null;
     const filtered = Object.values(this.filters).some(Boolean);
     main.querySelector("#visits-note").textContent = doc.visits
       ? `${doc.visits} approved visits · desired journey v${doc.desired_journey_version}`
@@ -101,6 +105,7 @@ class CxMapPage {
     main.querySelector("#cx-map").innerHTML = cxMap(doc, { actionLink, passMark: doc.statistics.pass_mark });
     main.querySelector("#cx-levels").innerHTML = levelsTable(doc.levels);
     main.querySelector("#cx-rules").innerHTML = rules(doc.statistics);
+    if (mark) markChanges(main, before);
     document.body.dataset.state = "ready";
     document.body.dataset.refreshes = String(Number(document.body.dataset.refreshes || 0) + 1);
   }
@@ -128,6 +133,8 @@ async function open(user) {
   document.title = `CX map · ${project.name} · Fieldwork`;
   view = new CxMapPage(user, project, choices, filters);
   view.render();
+  // Subscribe first: an approval that lands while the map loads queues a second read.
+  follow(project.id, () => view.load({ mark: true }));
   await view.load();
 }
 

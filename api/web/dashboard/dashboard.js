@@ -1,18 +1,14 @@
 // One project's dashboard: filters, KPIs, charts, pyramid, rankings, pain points and gaps.
 // Figures are the results API's; live events re-fetch them and mark what changed.
 import { ApiError, get, getAllPages } from "/web/common/api.js";
-import { subscribe } from "/web/common/events.js";
 import { esc } from "/web/common/login.js";
 import * as charts from "./charts.js";
 import { exportButtons } from "./exports.js";
 import { fetchFigures, fetchMoreLocations } from "./figures.js";
 import * as fmt from "./format.js";
+import { follow, markChanges, snapshot } from "./live.js";
 import { pyramid } from "./pyramid.js";
 import { projectPages, recheckPanel } from "./recheck.js";
-
-const LIVE_EVENTS = new Set(["visit.approved", "visit.revoked", "results.changed"]);
-const DEBOUNCE_MS = 250;
-const MARK_MS = 2500;
 
 export class Dashboard {
   constructor(main, projectId, filters) {
@@ -20,12 +16,10 @@ export class Dashboard {
     this.projectId = projectId;
     this.filters = { ...filters };
     this.figures = null;
-    this.timer = null;
     this.running = null;
     this.again = false;
     this.live = null;
     this.closed = false;
-    this.wasOpen = false;
     this.refreshes = 0;
   }
 
@@ -64,7 +58,7 @@ export class Dashboard {
     });
     this.main.querySelector("#locations-more").addEventListener("click", () => this.moreLocations());
     // Subscribe first: an approval that lands while the first figures load queues a refresh.
-    this.startLive();
+    this.live = follow(project.id, () => this.refresh({ mark: true }));
     await this.refresh({ mark: false });
   }
 
@@ -83,9 +77,7 @@ export class Dashboard {
   close() {
     this.closed = true;
     this.live?.stop();
-    clearTimeout(this.timer);
     for (const canvas of this.main.querySelectorAll("canvas")) charts.forget(canvas);
-    setLive(null);
   }
 
   setFilters(filters) {
@@ -144,32 +136,6 @@ export class Dashboard {
       : "";
   }
 
-  startLive() {
-    setLive("connecting");
-    this.live = subscribe(
-      this.project.id,
-      (event) => {
-        const type = (event.data && event.data.type) || event.type;
-        if (LIVE_EVENTS.has(type)) this.scheduleRefresh();
-      },
-      {
-        onStatus: (status) => {
-          if (this.closed) return;
-          setLive(status);
-          // Events sent while we were away are replayed from Last-Event-ID when the server keeps
-          // them; re-reading the figures covers a server that does not.
-          if (status === "open" && this.wasOpen) this.scheduleRefresh();
-          if (status === "open") this.wasOpen = true;
-        },
-      },
-    );
-  }
-
-  scheduleRefresh() {
-    clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.refresh({ mark: true }), DEBOUNCE_MS);
-  }
-
   /** Re-fetches every figure; one fetch at a time, a request during a fetch runs once after. */
   async refresh({ mark }) {
     if (this.running) {
@@ -206,7 +172,10 @@ export class Dashboard {
     const changedCharts = mark ? chartChanges(this.figures, figures) : [];
     this.figures = figures;
     this.render(figures, filters);
-    if (mark) markChanges(this.main, before, changedCharts);
+    if (mark) {
+      const cards = changedCharts.map((name) => this.main.querySelector(`#${name}-card`));
+      markChanges(this.main, before, cards);
+    }
     this.refreshes += 1;
     document.body.dataset.state = "ready";
     document.body.dataset.refreshes = String(this.refreshes);
@@ -264,26 +233,7 @@ export class Dashboard {
   }
 }
 
-// ------------------------------------------------------------------ live badge and marking
-
-function setLive(status) {
-  const badge = document.getElementById("live");
-  if (!status) {
-    badge.hidden = true;
-    return;
-  }
-  badge.hidden = false;
-  badge.dataset.status = status;
-  badge.textContent = { open: "Live", closed: "Reconnecting…", connecting: "Connecting…" }[status] || status;
-  badge.title =
-    status === "open" ? "Figures update by themselves when visits are approved" : "Live updates are paused";
-}
-
-function snapshot(root) {
-  const values = new Map();
-  for (const el of root.querySelectorAll("[data-key]")) values.set(el.dataset.key, el.textContent);
-  return values;
-}
+// ------------------------------------------------------------------ what a refresh changed
 
 function chartChanges(before, after) {
   if (!before) return [];
@@ -295,21 +245,6 @@ function chartChanges(before, after) {
     changed.push("emotion");
   if (!same(before.summary.levels, after.summary.levels)) changed.push("pyramid");
   return changed;
-}
-
-function markChanges(root, before, changedCards) {
-  const marked = [];
-  for (const el of root.querySelectorAll("[data-key]")) {
-    if (before.get(el.dataset.key) !== el.textContent) marked.push(el);
-  }
-  for (const name of changedCards) marked.push(root.querySelector(`#${name}-card`));
-  for (const el of marked) {
-    el.classList.remove("changed");
-    // Restart the highlight animation when two updates come close together.
-    void el.getBoundingClientRect();
-    el.classList.add("changed");
-  }
-  setTimeout(() => marked.forEach((el) => el.classList.remove("changed")), MARK_MS);
 }
 
 // ------------------------------------------------------------------ markup
