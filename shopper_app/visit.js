@@ -374,6 +374,8 @@ function stepScreen(ctx) {
     await go(ctx, ctx.state.returnToReview || last ? { phase: "review", returnToReview: false } : { stepIndex: index + 1 });
   }
   async function back() {
+    // A step sent before and changed since goes out again, as long as it is complete.
+    if (s.sentUuid && !stepProblems(step, s).length) await queueStep(ctx, step, s);
     if (index === 0) location.hash = "#/assignments";
     else await go(ctx, { stepIndex: index - 1 });
   }
@@ -427,6 +429,9 @@ function reviewScreen(ctx) {
       toast(t("review.incomplete"));
       return;
     }
+    // What the shopper just reviewed is what the server gets: a step edited and left without
+    // "Next" (Back, or Edit from this screen) goes out again before the submission.
+    for (const { step } of ctx.flat) await queueStep(ctx, step, ctx.state.steps[step.key]);
     const clientUuid = outbox.uuid();
     const body = { client_uuid: clientUuid, ended_at: nowIso(), ...(lastFix || {}) };
     await outbox.enqueue({ kind: "submit", assignmentId: ctx.assignmentId, clientUuid, body });
