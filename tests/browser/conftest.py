@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -26,6 +27,7 @@ from tests.helpers import PASSWORD, World
 CHROMIUM = Path(os.environ.get("FIELDWORK_CHROMIUM", "/usr/bin/chromium"))
 SCREENSHOTS = Path(__file__).resolve().parents[1] / "screenshots"
 PHONE = {"width": 360, "height": 640}
+DESKTOP = {"width": 1440, "height": 900}
 SHOP = {"latitude": 52.0, "longitude": 4.0}
 
 
@@ -226,6 +228,21 @@ def page(context: Any) -> Any:
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     yield page
+    assert not errors, f"uncaught errors in the page: {errors}"
+
+
+@contextmanager
+def desktop_page(
+    browser: Any, base_url: str, *, timeout_ms: int = 15_000, **options: Any
+) -> Iterator[Any]:
+    """A page in a fresh desktop-sized context; an uncaught error in the page fails the test."""
+    context = browser.new_context(base_url=base_url, viewport=DESKTOP, **options)
+    context.set_default_timeout(timeout_ms)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    yield page
+    context.close()
     assert not errors, f"uncaught errors in the page: {errors}"
 
 

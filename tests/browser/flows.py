@@ -66,6 +66,14 @@ def check_in(page: Page) -> None:
     expect(page.locator("#progress")).to_have_attribute("data-step", "1")
 
 
+def begin_visit(page: Page, assignment_id: int) -> None:
+    """Sign in, accept the assignment, pass its quiz and check in: the visit's first step is up."""
+    login(page)
+    accept(page, assignment_id)
+    pass_quiz(page, assignment_id)
+    check_in(page)
+
+
 def probe(page: Page, choice: str | None) -> None:
     """Run the step's gut reaction: tap `choice`, or let it time out when None."""
     page.get_by_role("button", name="Start gut reaction").click()

@@ -13,12 +13,11 @@ from playwright.sync_api import Page, expect
 
 from api.projects.models import ProjectMember
 from tests.browser import flows
-from tests.browser.conftest import Field, needs_chromium, shot
+from tests.browser.conftest import Field, desktop_page, needs_chromium, shot
 from tests.helpers import PASSWORD
 
 pytestmark = [pytest.mark.browser, needs_chromium]
 
-DESKTOP = {"width": 1440, "height": 900}
 TABLET = {"width": 820, "height": 1180}
 SHOP = (52.0, 4.0)  # Alpha/loc0
 CHECKIN = (52.0009, 4.0012, 25.0)  # about 125 m from the shop, ± 25 m
@@ -26,16 +25,10 @@ CHECKIN = (52.0009, 4.0012, 25.0)  # about 125 m from the shop, ± 25 m
 
 @pytest.fixture
 def desk(browser: Any, field: Field) -> Iterator[Page]:
-    context = browser.new_context(
-        base_url=field.url, viewport=DESKTOP, locale="en-GB", timezone_id="UTC"
-    )
-    context.set_default_timeout(10_000)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    yield page
-    context.close()
-    assert not errors, f"uncaught errors in the page: {errors}"
+    with desktop_page(
+        browser, field.url, timeout_ms=10_000, locale="en-GB", timezone_id="UTC"
+    ) as page:
+        yield page
 
 
 def now_iso(minutes: int = 0) -> str:

@@ -23,7 +23,7 @@ from api.locations.models import LocationCreate
 from api.locations.service import create_location
 from api.projects.models import Project
 from tests.appeals.test_appeals import backdate_approval
-from tests.browser.conftest import SCREENSHOTS, needs_chromium
+from tests.browser.conftest import SCREENSHOTS, desktop_page, needs_chromium
 from tests.browser.test_dashboard import sign_in
 from tests.conftest import LiveServer
 from tests.helpers import login
@@ -31,8 +31,6 @@ from tests.outside_data.test_outside_data import NPS, VISITS, upload
 from tests.results.conftest import API, Answers, Results, build_results
 
 pytestmark = needs_chromium
-
-DESKTOP = {"width": 1280, "height": 900}
 
 
 @pytest.fixture
@@ -43,16 +41,8 @@ def results(db: Database, live_server: LiveServer) -> Iterator[Results]:
 
 @pytest.fixture
 def page(browser: Any, live_server: LiveServer) -> Iterator[Any]:
-    context = browser.new_context(
-        base_url=live_server.url, viewport=DESKTOP, reduced_motion="reduce"
-    )
-    context.set_default_timeout(15_000)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    yield page
-    context.close()
-    assert not errors, f"uncaught errors in the page: {errors}"
+    with desktop_page(browser, live_server.url, reduced_motion="reduce") as page:
+        yield page
 
 
 def ready(page: Any) -> None:

@@ -16,7 +16,7 @@ import pytest
 from fastapi import FastAPI
 
 from api.db import Database
-from tests.browser.conftest import needs_chromium
+from tests.browser.conftest import desktop_page, needs_chromium
 from tests.browser.test_dashboard import sign_in
 from tests.conftest import LiveServer
 from tests.helpers import login
@@ -24,7 +24,6 @@ from tests.results.conftest import API, Answers, Results, build_results
 
 pytestmark = needs_chromium
 
-DESKTOP = {"width": 1280, "height": 900}
 LIVE_TIMEOUT_MS = 5_000
 
 
@@ -74,16 +73,8 @@ def site(db: Database, app: FastAPI, live_server: LiveServer) -> Iterator[Site]:
 
 @pytest.fixture
 def page(browser: Any, live_server: LiveServer) -> Iterator[Any]:
-    context = browser.new_context(
-        base_url=live_server.url, viewport=DESKTOP, reduced_motion="reduce"
-    )
-    context.set_default_timeout(15_000)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    yield page
-    context.close()
-    assert not errors, f"uncaught errors in the page: {errors}"
+    with desktop_page(browser, live_server.url, reduced_motion="reduce") as page:
+        yield page
 
 
 def open_live(page: Any, path: str) -> None:

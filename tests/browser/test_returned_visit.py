@@ -14,10 +14,7 @@ pytestmark = [pytest.mark.browser, needs_chromium]
 def test_returned_visit_shows_the_comment_and_is_resubmitted_after_a_fix(
     page: Page, field: Field
 ) -> None:
-    flows.login(page)
-    flows.accept(page, field.assignment_id)
-    flows.pass_quiz(page, field.assignment_id)
-    flows.check_in(page)
+    flows.begin_visit(page, field.assignment_id)
     flows.entrance_step(page)
     flows.next_step(page, 2)
     flows.advice_step(page)

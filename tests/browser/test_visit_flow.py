@@ -120,10 +120,7 @@ def test_full_visit_end_to_end(page: Page, field: Field) -> None:
 def test_offline_mid_visit_then_online_syncs_exactly_once(
     page: Page, context: Any, field: Field
 ) -> None:
-    flows.login(page)
-    flows.accept(page, field.assignment_id)
-    flows.pass_quiz(page, field.assignment_id)
-    flows.check_in(page)
+    flows.begin_visit(page, field.assignment_id)
     flows.entrance_step(page)
     flows.next_step(page, 2)
     flows.wait_all_sent(page)
@@ -154,10 +151,7 @@ def test_offline_mid_visit_then_online_syncs_exactly_once(
 
 
 def test_reload_mid_visit_resumes_at_the_same_step(page: Page, context: Any, field: Field) -> None:
-    flows.login(page)
-    flows.accept(page, field.assignment_id)
-    flows.pass_quiz(page, field.assignment_id)
-    flows.check_in(page)
+    flows.begin_visit(page, field.assignment_id)
     flows.entrance_step(page)
     flows.next_step(page, 2)
     flows.question(page, "alternatives").get_by_text("One or more").click()
