@@ -11,7 +11,7 @@ from typing import Annotated, Literal, NamedTuple
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
-from sqlalchemy import bindparam, select
+from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session
 
@@ -93,16 +93,23 @@ def get_current_user(request: Request, settings: SettingsDep, credential: Creden
         return _key_principal(request, settings, credential.value)
     if credential is None:
         raise Unauthorized("Send a bearer token from POST /api/v1/auth/token.")
-    token = credential.value
-    user_id = read_token(token, secret=settings.resolved_secret_key)
-    row = None
-    if user_id is not None:
-        # Its own read transaction: on SQLite the request's writing one starts later and shorter.
-        # A Core query, without a Session: this runs on every request.
-        with get_db(request).read_connection() as connection:
-            row = connection.execute(_USER_BY_ID, {"user_id": user_id}).first()
-    if row is None or not row.is_active:
+    # Its own read transaction: on SQLite the request's writing one starts later and shorter.
+    with get_db(request).read_connection() as connection:
+        user = token_user(connection, credential.value, secret=settings.resolved_secret_key)
+    if user is None:
         raise Unauthorized(TOKEN_REFUSED)
+    return user
+
+
+def token_user(connection: Connection, token: str, *, secret: str) -> User | None:
+    """The active account a bearer token signs in, else None; the one check every request and
+    every open event stream makes. A Core query, without a Session: this runs on every request."""
+    user_id = read_token(token, secret=secret)
+    if user_id is None:
+        return None
+    row = connection.execute(_USER_BY_ID, {"user_id": user_id}).first()
+    if row is None or not row.is_active:
+        return None
     user = User(**row._mapping)
     make_transient_to_detached(user)  # as if loaded by a session that has closed
     return user

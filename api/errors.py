@@ -116,6 +116,9 @@ class FieldProblem(ValueError):
         self.field = field
 
 
+REQUEST_PARTS = ("body", "query", "path", "header", "form")
+
+
 def error_loc(err: Mapping[str, Any]) -> tuple[Any, ...]:
     """A pydantic error's location, with the field a ``FieldProblem`` names appended."""
     loc = tuple(err.get("loc", ()))
@@ -123,9 +126,10 @@ def error_loc(err: Mapping[str, Any]) -> tuple[Any, ...]:
     return (*loc, cause.field) if isinstance(cause, FieldProblem) else loc
 
 
-def _field_path(loc: tuple[Any, ...] | list[Any]) -> str:
-    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header", "form")]
-    return ".".join(parts) if parts else ".".join(str(p) for p in loc)
+def error_field(err: Mapping[str, Any]) -> str:
+    """The dotted field a pydantic error is about ("" for the whole input), without the request
+    part (body, query, …) FastAPI puts in front."""
+    return ".".join(str(p) for p in error_loc(err) if p not in REQUEST_PARTS)
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -137,7 +141,7 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [
             {
-                "field": _field_path(error_loc(err)),
+                "field": error_field(err) or ".".join(str(p) for p in err.get("loc", ())),
                 "location": str(err.get("loc", ("body",))[0]),
                 "message": err.get("msg", "invalid"),
                 "type": err.get("type", "value_error"),

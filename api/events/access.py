@@ -10,9 +10,8 @@ from __future__ import annotations
 from sqlmodel import Session
 
 from api.accounts.models import Role, User
-from api.accounts.security import read_token
 from api.apikeys import service as api_keys
-from api.deps import KEY_REFUSED, TOKEN_REFUSED, Credential
+from api.deps import KEY_REFUSED, TOKEN_REFUSED, Credential, token_user
 from api.errors import FieldworkError, Forbidden, Unauthorized
 from api.projects.access import get_project
 
@@ -29,9 +28,8 @@ def access_refusal(
             return Unauthorized(KEY_REFUSED)
         user = api_keys.principal(row)
     else:
-        user_id = read_token(credential.value, secret=secret)
-        user = session.get(User, user_id) if user_id is not None else None
-        if user is None or not user.is_active:
+        user = token_user(session.connection(), credential.value, secret=secret)
+        if user is None:
             return Unauthorized(TOKEN_REFUSED)
     if user.role != role:  # what the stream sends depends on it (staff or client)
         return Forbidden(f"The account's role is now {user.role.value}; open the stream again.")

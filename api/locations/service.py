@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from sqlmodel import Session, col, select
 
 from api.common import PageParams
-from api.errors import Conflict, Invalid, NotFound, error_loc
+from api.errors import Conflict, Invalid, NotFound, error_field
 from api.locations.models import (
     ImportReport,
     Location,
@@ -90,7 +90,7 @@ def update_location(session: Session, *, location: Location, data: LocationUpdat
             "The change would leave the location invalid.",
             [
                 {
-                    "field": ".".join(str(p) for p in error_loc(err)) or "body",
+                    "field": error_field(err) or "body",
                     "location": "body",
                     "message": err["msg"],
                 }
@@ -179,7 +179,7 @@ def parse_locations_csv(
             location = LocationCreate.model_validate(fields)
         except ValidationError as exc:
             for err in exc.errors():
-                field = ".".join(str(p) for p in error_loc(err)) or None
+                field = error_field(err) or None
                 errors.append({"line": line, "field": field, "message": err["msg"]})
             continue
         if location.code in seen:

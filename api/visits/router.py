@@ -20,7 +20,7 @@ from api.deps import (
     get_app_settings,
     get_db,
 )
-from api.errors import Invalid, PayloadTooLarge, error_loc
+from api.errors import Invalid, PayloadTooLarge, error_field
 from api.visits import service
 from api.visits.media import LocalMediaStore, MediaStore, NotAnImage, clean_image
 from api.visits.models import (
@@ -55,7 +55,7 @@ class VisitRoute(APIRoute):
                 errors = [
                     {
                         "step": step,
-                        "field": ".".join(str(p) for p in error_loc(err)[1:] if p != "body"),
+                        "field": error_field(err),
                         "location": str(err.get("loc", ("body",))[0]),
                         "message": err.get("msg", "invalid"),
                     }

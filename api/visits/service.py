@@ -26,7 +26,7 @@ from api.audit.models import AuditEntry
 from api.audit.service import record
 from api.common import utcnow
 from api.db import CACHE
-from api.errors import Conflict, FieldworkError, Invalid, NotFound, error_loc
+from api.errors import Conflict, FieldworkError, Invalid, NotFound, error_field
 from api.journeys.models import JourneyVersion, VersionStatus
 from api.personas.models import Persona, PersonaBrief
 from api.qc.service import run_qc_on_submit
@@ -732,7 +732,7 @@ def _parse(model: type[BaseModel], body: dict[str, Any], step: str | None) -> An
         errors = [
             {
                 "step": step,
-                "field": ".".join(str(p) for p in error_loc(e)) or None,
+                "field": error_field(e) or None,
                 "message": e["msg"],
             }
             for e in err.errors()

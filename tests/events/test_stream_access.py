@@ -4,7 +4,6 @@ ends, with an ``error`` event, once a key is revoked, an account disabled or a m
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import pytest
 
@@ -15,13 +14,8 @@ CHECK_SECONDS = 0.3
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(
-        data_dir=tmp_path / "data",
-        secret_key="test-secret-" + "x" * 32,
-        expiry_interval_seconds=0,
-        events_access_check_seconds=CHECK_SECONDS,
-    )
+def settings(settings: Settings) -> Settings:
+    return settings.model_copy(update={"events_access_check_seconds": CHECK_SECONDS})
 
 
 def ended_with(stream: Stream, status: int, since: float) -> dict[str, object]:

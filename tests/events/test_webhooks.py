@@ -10,7 +10,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -28,17 +27,16 @@ MAX_ATTEMPTS = 3
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
+def settings(settings: Settings) -> Settings:
     """Retries after 0.1 s, 0.2 s; three attempts at most; receivers on 127.0.0.1 allowed."""
-    return Settings(
-        data_dir=tmp_path / "data",
-        secret_key="test-secret-" + "x" * 32,
-        expiry_interval_seconds=0,
-        webhook_allow_private=True,
-        webhook_retry_base_seconds=0.1,
-        webhook_max_attempts=MAX_ATTEMPTS,
-        webhook_poll_seconds=0.5,
-        webhook_timeout_seconds=2,
+    return settings.model_copy(
+        update={
+            "webhook_allow_private": True,
+            "webhook_retry_base_seconds": 0.1,
+            "webhook_max_attempts": MAX_ATTEMPTS,
+            "webhook_poll_seconds": 0.5,
+            "webhook_timeout_seconds": 2,
+        }
     )
 
 
