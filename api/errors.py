@@ -85,6 +85,10 @@ class PayloadTooLarge(FieldworkError):
     status, slug, title = 413, "payload-too-large", "Payload too large"
 
 
+class UnsupportedMediaType(FieldworkError):
+    status, slug, title = 415, "unsupported-media-type", "Unsupported media type"
+
+
 class RateLimited(FieldworkError):
     """Too many requests; ``retry_after`` whole seconds until one may go (also a header)."""
 

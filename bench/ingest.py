@@ -244,18 +244,20 @@ class Shopper:
         )
 
     def visit(self, planned: PlannedVisit, batched: bool) -> None:
-        started = self.call("start", "POST", planned.start_path, planned.start, JSON)
-        visit_id = started["id"]
-        self.upload(visit_id, planned.media_uuid, planned.photo)
         if batched:
-            result = self.call("batch", "POST", f"/visits/{visit_id}/batch", planned.batch, JSON)
+            result = self.call(
+                "visit", "POST", planned.batch_path, planned.batch, planned.batch_type
+            )
             bad = [r for r in result["results"] if r["status"] >= 300]
             if bad:
                 raise RuntimeError(f"batch op failed: {bad[0]}")
-        else:
-            for key, body in planned.steps:
-                self.call("step", "PUT", f"/visits/{visit_id}/steps/{key}", body, JSON)
-            self.call("submit", "POST", f"/visits/{visit_id}/submit", planned.submit, JSON)
+            return
+        started = self.call("start", "POST", planned.start_path, planned.start, JSON)
+        visit_id = started["id"]
+        self.upload(visit_id, planned.media_uuid, planned.photo)
+        for key, body in planned.steps:
+            self.call("step", "PUT", f"/visits/{visit_id}/steps/{key}", body, JSON)
+        self.call("submit", "POST", f"/visits/{visit_id}/submit", planned.submit, JSON)
 
 
 JSON = "application/json"
@@ -286,9 +288,36 @@ class PlannedVisit:
         submit = {"client_uuid": str(uuid.uuid4()), "ended_at": now}
         self.steps = [(key, dumps(body)) for key, body in bodies]
         self.submit = dumps(submit)
-        ops: list[dict[str, Any]] = [{"op": "step", "step_key": k, "body": b} for k, b in bodies]
+        # The whole visit as the outbox sends a visit queued offline: one multipart request.
+        media = {"client_uuid": self.media_uuid, "step_key": "step_10", "question_key": "receipt"}
+        ops: list[dict[str, Any]] = [{"op": "start", "body": json.loads(self.start)}]
+        ops.append({"op": "media", "file": "photo-0", "body": media})
+        ops += [{"op": "step", "step_key": k, "body": b} for k, b in bodies]
         ops.append({"op": "submit", "body": submit})
-        self.batch = dumps({"operations": ops})
+        self.batch_path = f"/assignments/{assignment_id}/visit/batch"
+        self.batch, self.batch_type = multipart(
+            {"operations": dumps({"operations": ops})}, {"photo-0": photo}
+        )
+
+
+def multipart(fields: dict[str, bytes], files: dict[str, bytes]) -> tuple[bytes, str]:
+    """A multipart/form-data body and its Content-Type."""
+    boundary = uuid.uuid4().hex
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'.encode()
+        + value
+        + b"\r\n"
+        for name, value in fields.items()
+    ]
+    parts += [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; filename="{name}.jpg"\r\n'
+        "Content-Type: image/jpeg\r\n\r\n".encode()
+        + data
+        + b"\r\n"
+        for name, data in files.items()
+    ]
+    parts.append(f"--{boundary}--\r\n".encode())
+    return b"".join(parts), f"multipart/form-data; boundary={boundary}"
 
 
 def dumps(payload: Any) -> bytes:

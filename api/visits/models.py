@@ -203,6 +203,30 @@ class BatchRequest(_Strict):
     operations: list[BatchOperation] = Field(min_length=1, max_length=200)
 
 
+class VisitBatchOperation(_Strict):
+    """One queued write of a whole-visit batch; ``body`` is the single request's body, and a
+    ``media`` op's body holds its form fields (``client_uuid``, ``step_key``, ``question_key``)."""
+
+    op: Literal["start", "step", "media", "submit"]
+    step_key: str | None = Field(default=None, description="For op step.")
+    file: str | None = Field(
+        default=None, max_length=100, description="For op media: the multipart part with the bytes."
+    )
+    body: dict[str, Any]
+
+
+class VisitBatchRequest(_Strict):
+    operations: list[VisitBatchOperation] = Field(min_length=1, max_length=200)
+
+
+class MediaFields(_Strict):
+    """A photo's form fields, as a whole-visit batch sends them in a media op's body."""
+
+    client_uuid: UUID
+    step_key: str = Field(max_length=64)
+    question_key: str | None = Field(default=None, max_length=64)
+
+
 class QuizAttemptRequest(_Strict):
     answers: dict[str, str] = Field(description="Question key → chosen option key.")
 
@@ -293,4 +317,9 @@ class BatchResult(SQLModel):
 
 
 class BatchResponse(SQLModel):
+    results: list[BatchResult]
+
+
+class VisitBatchResponse(SQLModel):
+    visit_id: int | None = Field(description="The assignment's visit, once it is started.")
     results: list[BatchResult]

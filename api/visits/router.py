@@ -10,7 +10,9 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, File, Form, Request, Response, UploadFile, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
+from pydantic import ValidationError
 from pydantic_core import to_json
+from starlette.concurrency import run_in_threadpool
 
 from api.deps import (
     DatabaseDep,
@@ -20,7 +22,7 @@ from api.deps import (
     get_app_settings,
     get_db,
 )
-from api.errors import Invalid, PayloadTooLarge, error_field
+from api.errors import Invalid, PayloadTooLarge, UnsupportedMediaType, error_field
 from api.visits import service
 from api.visits.media import LocalMediaStore, MediaStore, NotAnImage, clean_image
 from api.visits.models import (
@@ -32,6 +34,8 @@ from api.visits.models import (
     QuizResultPublic,
     StepObservationPublic,
     StepWrite,
+    VisitBatchRequest,
+    VisitBatchResponse,
     VisitPublic,
     VisitStart,
     VisitSubmit,
@@ -193,6 +197,127 @@ def submit_visit(visit_id: int, data: VisitSubmit, db: DatabaseDep, user: Shoppe
         service.submit(session, visit=visit, assignment=assignment, data=data, actor=user)
         public = service.visit_public(session, visit=visit, assignment=assignment)
     return _json(public)
+
+
+MAX_BATCH_FILES = 20
+# The operations part of a multipart whole-visit batch (200 step writes fit many times over).
+MAX_OPERATIONS_BYTES = 4 * 1024 * 1024
+_BATCH_BODY = {
+    "required": True,
+    "content": {
+        "application/json": {"schema": {"$ref": "#/components/schemas/VisitBatchRequest"}},
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "required": ["operations"],
+                "properties": {
+                    "operations": {
+                        "type": "string",
+                        "description": "VisitBatchRequest as JSON; each media op's `file` names "
+                        "one of the other parts, which holds the photo's bytes.",
+                    }
+                },
+                "additionalProperties": {"type": "string", "format": "binary"},
+            }
+        },
+    },
+}
+
+
+async def _visit_batch_input(
+    request: Request, limit: int
+) -> tuple[VisitBatchRequest, dict[str, bytes]]:
+    """The operations and the file parts of a whole-visit batch (JSON or multipart)."""
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    files: dict[str, bytes] = {}
+    if ctype == "application/json":
+        raw: str | bytes = await request.body()
+    elif ctype == "multipart/form-data":
+        # A body that is not multipart, or has too many parts, is 400 (Starlette's message).
+        async with request.form(
+            max_files=MAX_BATCH_FILES, max_fields=8, max_part_size=MAX_OPERATIONS_BYTES
+        ) as form:
+            raw = ""
+            for name, value in form.multi_items():
+                if isinstance(value, str):
+                    if name != "operations":
+                        raise Invalid(
+                            f"Unexpected form field {name!r}: a whole-visit batch has an "
+                            "operations field and file parts.",
+                            [{"step": None, "field": name, "message": "is not expected"}],
+                        )
+                    raw = value
+                else:
+                    files[name] = await value.read(limit + 1)
+        if not raw:
+            raise Invalid(
+                "A multipart whole-visit batch needs an operations field.",
+                [{"step": None, "field": "operations", "message": "is required"}],
+            )
+    else:
+        raise UnsupportedMediaType(
+            "Send the batch as application/json, or as multipart/form-data when it has photos."
+        )
+    try:
+        return VisitBatchRequest.model_validate_json(raw), files
+    except ValidationError as err:
+        errors = [{**e, "loc": ("body", *e["loc"])} for e in err.errors(include_url=False)]
+        raise RequestValidationError(errors) from None
+
+
+class VisitBatchRoute(VisitRoute):
+    """Refuses a batch by its Content-Length before the body is read."""
+
+    def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
+        handler = super().get_route_handler()
+
+        async def route_handler(request: Request) -> Response:
+            limit = get_app_settings(request).max_upload_bytes * MAX_BATCH_FILES
+            limit += MAX_OPERATIONS_BYTES + UPLOAD_OVERHEAD
+            length = request.headers.get("content-length", "")
+            if length.isdigit() and int(length) > limit:
+                raise PayloadTooLarge(f"A batch may be at most {limit:,} bytes.", limit=limit)
+            return await handler(request)
+
+        return route_handler
+
+
+async def run_visit_batch(
+    assignment_id: int, request: Request, user: ShopperUser, store: MediaStoreDep
+) -> Response:
+    """Apply a visit's queued writes (check-in, steps, photos, submit) in order, in one request.
+
+    JSON, or multipart when it carries photos. Each operation gets its own result, with the
+    status its single request would have answered; a step, photo or submit before the visit is
+    started is 404."""
+    limit = get_app_settings(request).max_upload_bytes
+    data, files = await _visit_batch_input(request, limit)
+    db = get_db(request)
+
+    def apply() -> Response:
+        operations = service.parse_visit_operations(data.operations, files, limit=limit)
+        with db.session() as session:
+            assignment = service.own_assignment(session, shopper=user, assignment_id=assignment_id)
+            visit, results = service.run_visit_batch(
+                session, assignment=assignment, operations=operations, actor=user, store=store
+            )
+        return _json({"visit_id": visit.id if visit else None, "results": results})
+
+    return await run_in_threadpool(apply)
+
+
+router.add_api_route(
+    "/assignments/{assignment_id}/visit/batch",
+    run_visit_batch,
+    methods=["POST"],
+    response_model=VisitBatchResponse,
+    route_class_override=VisitBatchRoute,
+    openapi_extra={"requestBody": _BATCH_BODY},
+    responses={
+        413: {"description": "The request is larger than any batch may be."},
+        415: {"description": "Neither JSON nor multipart."},
+    },
+)
 
 
 @router.post("/visits/{visit_id}/batch", response_model=BatchResponse)

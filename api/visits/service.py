@@ -26,24 +26,33 @@ from api.audit.models import AuditEntry
 from api.audit.service import record
 from api.common import utcnow
 from api.db import CACHE
-from api.errors import Conflict, FieldworkError, Invalid, NotFound, error_field
+from api.errors import (
+    Conflict,
+    FieldworkError,
+    Invalid,
+    NotFound,
+    PayloadTooLarge,
+    error_field,
+)
 from api.journeys.models import JourneyVersion, VersionStatus
 from api.personas.models import Persona, PersonaBrief
 from api.qc.service import run_qc_on_submit
 from api.reviews.models import Review, ReviewAction
-from api.visits.media import CleanImage, MediaStore, NotAnImage
+from api.visits.media import CleanImage, MediaStore, NotAnImage, clean_image
 from api.visits.models import (
     BatchOperation,
     BriefingAttempt,
     BriefingPublic,
     GeoPublic,
     Media,
+    MediaFields,
     MediaPublic,
     QuizResultPublic,
     StepObservation,
     StepObservationPublic,
     StepWrite,
     Visit,
+    VisitBatchOperation,
     VisitPublic,
     VisitStart,
     VisitSubmit,
@@ -740,7 +749,25 @@ def _parse(model: type[BaseModel], body: dict[str, Any], step: str | None) -> An
         raise Invalid(_summary(errors), errors) from None
 
 
-Parsed = StepInput | VisitSubmit | FieldworkError
+@dataclass(frozen=True)
+class MediaInput:
+    """A photo of a whole-visit batch, read and re-encoded before the write transaction."""
+
+    fields: MediaFields
+    upload_sha256: str
+    image: CleanImage | NotAnImage
+
+
+Parsed = StepInput | VisitSubmit | VisitStart | MediaInput | FieldworkError
+
+
+def _step_operation(step_key: str | None, body: dict[str, Any]) -> StepInput:
+    if not step_key:
+        raise Invalid(
+            "A step operation needs step_key.",
+            [{"step": None, "field": "step_key", "message": "is required"}],
+        )
+    return step_input(step_key, _parse(StepWrite, body, step_key))
 
 
 def parse_operations(operations: list[BatchOperation]) -> list[Parsed]:
@@ -750,13 +777,50 @@ def parse_operations(operations: list[BatchOperation]) -> list[Parsed]:
         try:
             if op.op == "submit":
                 parsed.append(_parse(VisitSubmit, op.body, None))
-            elif not op.step_key:
-                raise Invalid(
-                    "A step operation needs step_key.",
-                    [{"step": None, "field": "step_key", "message": "is required"}],
-                )
             else:
-                parsed.append(step_input(op.step_key, _parse(StepWrite, op.body, op.step_key)))
+                parsed.append(_step_operation(op.step_key, op.body))
+        except FieldworkError as err:
+            parsed.append(err)
+    return parsed
+
+
+def parse_visit_operations(
+    operations: list[VisitBatchOperation], files: Mapping[str, bytes], *, limit: int
+) -> list[Parsed]:
+    """``parse_operations`` for a whole-visit batch: also check-in and photos, whose bytes
+    (``files``: multipart part name → bytes) are verified and re-encoded here, before the write
+    transaction. A photo larger than ``limit`` bytes is refused (413) on its own."""
+    parsed: list[Parsed] = []
+    for op in operations:
+        try:
+            if op.op == "start":
+                parsed.append(_parse(VisitStart, op.body, None))
+            elif op.op == "submit":
+                parsed.append(_parse(VisitSubmit, op.body, None))
+            elif op.op == "step":
+                parsed.append(_step_operation(op.step_key, op.body))
+            else:
+                fields: MediaFields = _parse(MediaFields, op.body, op.body.get("step_key"))
+                raw = files.get(op.file or "")
+                if raw is None:
+                    raise Invalid(
+                        "A media operation names the part that holds its file.",
+                        [
+                            {
+                                "step": fields.step_key,
+                                "field": "file",
+                                "message": f"{op.file!r} is not a file part of this request",
+                            }
+                        ],
+                    )
+                if len(raw) > limit:
+                    raise PayloadTooLarge(f"A file may be at most {limit:,} bytes.", limit=limit)
+                image: CleanImage | NotAnImage
+                try:
+                    image = clean_image(raw)
+                except NotAnImage as refusal:
+                    image = refusal
+                parsed.append(MediaInput(fields, hashlib.sha256(raw).hexdigest(), image))
         except FieldworkError as err:
             parsed.append(err)
     return parsed
@@ -770,28 +834,95 @@ def run_batch(
     operations: list[Parsed],
     actor: User,
 ) -> list[dict[str, Any]]:
-    """Apply queued writes in order, each with its own result (BatchResult's fields).
-
-    Step writes are checked completely before they change anything, so they are staged in memory
-    and stored together; only a submit, which runs queries of its own, needs a savepoint.
-    """
+    """Apply queued writes of a started visit in order, each with its own result."""
     _lock(session, Visit, visit.id)
-    steps = _Steps(
+    return apply_operations(
+        session, assignment=assignment, visit=visit, operations=operations, actor=actor
+    )[1]
+
+
+def run_visit_batch(
+    session: Session,
+    *,
+    assignment: Assignment,
+    operations: list[Parsed],
+    actor: User,
+    store: MediaStore,
+) -> tuple[Visit | None, list[dict[str, Any]]]:
+    """Apply a whole-visit batch to the assignment: its visit (if started) and the results."""
+    _lock(session, Assignment, assignment.id)
+    visit = session.exec(select(Visit).where(Visit.assignment_id == assignment.id)).first()
+    return apply_operations(
         session,
-        visit_id=visit.id,
-        writes=[item for item in operations if isinstance(item, StepInput)],
+        assignment=assignment,
+        visit=visit,
+        operations=operations,
+        actor=actor,
+        store=store,
     )
+
+
+def _result(index: int, status: int, body: Any) -> dict[str, Any]:
+    return {"index": index, "status": status, "body": body, "problem": None}
+
+
+def apply_operations(
+    session: Session,
+    *,
+    assignment: Assignment,
+    visit: Visit | None,
+    operations: list[Parsed],
+    actor: User,
+    store: MediaStore | None = None,
+) -> tuple[Visit | None, list[dict[str, Any]]]:
+    """Apply queued writes in order, each with its own result (BatchResult's fields); the
+    caller has locked the visit or the assignment.
+
+    Each result's status is what the single request would have answered. Step writes are
+    checked completely before they change anything, so they are staged in memory and stored
+    together; only a submit, which runs queries of its own, needs a savepoint. Check-in and
+    photos check everything before they change anything too.
+    """
+    step_writes = [item for item in operations if isinstance(item, StepInput)]
+    steps: _Steps | None = None
     results: list[dict[str, Any]] = []
     for index, item in enumerate(operations):
         try:
             if isinstance(item, FieldworkError):
                 raise item
+            if isinstance(item, VisitStart):
+                visit, created = start_visit(
+                    session, assignment=assignment, shopper=actor, data=item
+                )
+                rows = VisitRows((), ()) if created else None
+                public = visit_public(session, visit=visit, assignment=assignment, rows=rows)
+                results.append(_result(index, 201 if created else 200, public.model_dump()))
+                continue
+            if visit is None:
+                raise NotFound(f"Assignment {assignment.id} has no visit yet; start it first.")
             if isinstance(item, StepInput):
+                if steps is None:
+                    steps = _Steps(session, visit_id=visit.id, writes=step_writes)
                 ref = VisitRef.of(visit, assignment)  # its status changes with a submit
                 row, _ = steps.apply(session, visit=ref, write=item, actor=actor)
-                body = step_body(row)
+                results.append(_result(index, 200, step_body(row)))
+            elif isinstance(item, MediaInput):
+                assert store is not None
+                media, created = store_media(
+                    session,
+                    visit=visit,
+                    assignment=assignment,
+                    client_uuid=str(item.fields.client_uuid),
+                    step_key=item.fields.step_key,
+                    question_key=item.fields.question_key or None,
+                    upload_sha256=item.upload_sha256,
+                    image=item.image,
+                    store=store,
+                )
+                results.append(_result(index, 201 if created else 200, media_public(media)))
             else:
-                steps.store(session)
+                if steps is not None:
+                    steps.store(session)
                 session.flush()
                 rows = visit_rows(session, visit_id=visit.id)
                 try:
@@ -809,16 +940,15 @@ def run_batch(
                     session.refresh(visit)
                     raise
                 public = visit_public(session, visit=visit, assignment=assignment, rows=rows)
-                body = public.model_dump(mode="json")
+                results.append(_result(index, 200, public.model_dump()))
         except FieldworkError as err:
             results.append(
                 {"index": index, "status": err.status, "body": None, "problem": err.problem()}
             )
-        else:
-            results.append({"index": index, "status": 200, "body": body, "problem": None})
-    steps.store(session)
+    if steps is not None:
+        steps.store(session)
     session.flush()
-    return results
+    return visit, results
 
 
 # ---------------------------------------------------------------- reading

@@ -716,6 +716,19 @@ ROUTES: list[Route] = [
             }
         ),
     ),
+    Route(
+        "POST",
+        "/assignments/{assignment_id}/visit/batch",
+        S1_ONLY,
+        json_body(
+            lambda _: {
+                "operations": [
+                    {"op": "start", "body": {"client_uuid": new_uuid(), "started_at": now_iso(-1)}}
+                ]
+            }
+        ),
+        targets={"assignment_id": "accepted"},
+    ),
     Route("POST", "/visits/{visit_id}/media", S1_ONLY, _upload),
     Route("GET", "/media/{client_uuid}", S1_AND_ALPHA_STAFF),
     # results
