@@ -54,8 +54,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": 30},
-            pool_size=8,
-            max_overflow=32,
+            # As many as the thread pool's requests (40) and then some: a connection opened
+            # beyond the pool is closed on return, and opening one costs more than a request.
+            pool_size=48,
+            max_overflow=16,
             **kwargs,
         )
         lock_path = None

@@ -11,7 +11,8 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -469,8 +470,8 @@ class _Steps:
             "answers": body["answers"],
             "evidence": body["evidence"],
             "notes": data.notes,
-            "started_at": data.started_at,
-            "ended_at": data.ended_at,
+            "started_at": _utc(data.started_at),
+            "ended_at": _utc(data.ended_at),
             "latitude": data.latitude,
             "longitude": data.longitude,
             "accuracy_m": data.accuracy_m,
@@ -549,6 +550,11 @@ def write_step(
     steps.store(session)
     session.flush()
     return row, changed
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    """An aware time in UTC, as the database hands it back."""
+    return None if value is None else value.astimezone(UTC)
 
 
 def _summary(errors: list[dict[str, Any]]) -> str:
@@ -643,10 +649,11 @@ def media_for_download(session: Session, *, user: User, client_uuid: str) -> Med
 
 @dataclass(frozen=True)
 class VisitRows:
-    """A visit's step and media rows (Core rows, read by attribute), loaded once per request."""
+    """A visit's step and media rows, read by attribute (Core rows; or, for a visit started in
+    the same batch, the rows just written), loaded once per request."""
 
-    steps: Sequence[Row[Any]]
-    media: Sequence[Row[Any]]
+    steps: Sequence[Any]
+    media: Sequence[Any]
 
 
 _VISIT_STEPS = select(_step_rows).where(_step_rows.c.visit_id == bindparam("visit_id"))
@@ -878,13 +885,15 @@ def apply_operations(
     """Apply queued writes in order, each with its own result (BatchResult's fields); the
     caller has locked the visit or the assignment.
 
-    Each result's status is what the single request would have answered. Step writes are
-    checked completely before they change anything, so they are staged in memory and stored
-    together; only a submit, which runs queries of its own, needs a savepoint. Check-in and
-    photos check everything before they change anything too.
+    Each result's status is what the single request would have answered. Every operation checks
+    everything before it changes anything, so a refused one leaves nothing to undo; step writes
+    are staged in memory and stored together (before a submit, and at the end).
     """
     step_writes = [item for item in operations if isinstance(item, StepInput)]
     steps: _Steps | None = None
+    # A visit started by this batch has only the rows the batch writes: they are kept here
+    # rather than read back for the submission.
+    started: list[Media] | None = None
     results: list[dict[str, Any]] = []
     for index, item in enumerate(operations):
         try:
@@ -894,6 +903,7 @@ def apply_operations(
                 visit, created = start_visit(
                     session, assignment=assignment, shopper=actor, data=item
                 )
+                started = [] if created else None
                 rows = VisitRows((), ()) if created else None
                 public = visit_public(session, visit=visit, assignment=assignment, rows=rows)
                 results.append(_result(index, 201 if created else 200, public.model_dump()))
@@ -919,26 +929,22 @@ def apply_operations(
                     image=item.image,
                     store=store,
                 )
+                if created and started is not None:
+                    started.append(media)
                 results.append(_result(index, 201 if created else 200, media_public(media)))
             else:
                 if steps is not None:
                     steps.store(session)
                 session.flush()
-                rows = visit_rows(session, visit_id=visit.id)
-                try:
-                    with session.begin_nested():
-                        submit(
-                            session,
-                            visit=visit,
-                            assignment=assignment,
-                            data=item,
-                            actor=actor,
-                            rows=rows,
-                        )
-                except FieldworkError:
-                    session.refresh(assignment)
-                    session.refresh(visit)
-                    raise
+                if started is None:
+                    rows = visit_rows(session, visit_id=visit.id)
+                else:
+                    staged = steps.by_step.values() if steps is not None else ()
+                    rows = VisitRows([SimpleNamespace(**row) for row in staged], started)
+                # A refused submission raises before it changes anything.
+                submit(
+                    session, visit=visit, assignment=assignment, data=item, actor=actor, rows=rows
+                )
                 public = visit_public(session, visit=visit, assignment=assignment, rows=rows)
                 results.append(_result(index, 200, public.model_dump()))
         except FieldworkError as err:

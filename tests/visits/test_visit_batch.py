@@ -4,6 +4,7 @@ submit), as the outbox sends a visit that was queued offline."""
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from sqlmodel import select
@@ -29,10 +30,16 @@ def submit_op() -> dict[str, Any]:
 
 def whole_visit() -> tuple[list[dict[str, Any]], dict[str, bytes]]:
     receipt, evidence = new_uuid(), new_uuid()
+    # A phone in another zone: the answer must hold the times as the database hands them back.
+    amsterdam = datetime.now(timezone(timedelta(hours=2)))
+    entrance = entrance_body(
+        started_at=(amsterdam - timedelta(minutes=9)).isoformat(),
+        ended_at=(amsterdam - timedelta(minutes=8)).isoformat(),
+    )
     operations = [
         start_op(),
         media_op(receipt, "p0"),
-        {"op": "step", "step_key": "entrance", "body": entrance_body()},
+        {"op": "step", "step_key": "entrance", "body": entrance},
         media_op(evidence, "p1", question="price_correct"),
         {
             "op": "step",
