@@ -223,7 +223,8 @@ function post(assignmentId, ops) {
   const form = new FormData();
   form.append("operations", JSON.stringify(operations));
   for (const op of photos) form.append(part(op), op.blob, op.filename || "photo.jpg");
-  return api.upload(path, form);
+  // Each photo gets the time its own upload had, so a slow link still gets a run through.
+  return api.upload(path, form, api.TIMEOUT_MS * photos.length);
 }
 
 const part = (op) => `photo-${op.seq}`;
