@@ -3,9 +3,9 @@
 // so that a resend after a lost response is stored once by the server.
 //
 // Operations: start (check-in), step (one step observation), media (a photo blob), submit.
-// Whatever is queued for one assignment goes out in one request to the whole-visit batch
-// endpoint, in queue order (multipart when it carries photos): a visit walked offline is sent
-// at once when the phone is back online, an online visit write by write.
+// Each run of queued operations of one assignment goes out in queue order, in one request to the
+// whole-visit batch endpoint (multipart when it carries photos), up to the caps below: a visit
+// walked offline is sent at once when the phone is back online, an online visit write by write.
 import * as api from "./api.js";
 import * as db from "./db.js";
 
