@@ -2,7 +2,7 @@
 import { kv } from "./db.js";
 
 const BASE = "/api/v1";
-const TIMEOUT_MS = 30000;
+export const TIMEOUT_MS = 30000;
 let session = null; // {token, user}
 
 export class ApiError extends Error {
@@ -42,7 +42,7 @@ export async function login(username, password) {
   return session.user;
 }
 
-export async function request(method, path, { json, body, auth = true } = {}) {
+export async function request(method, path, { json, body, auth = true, timeoutMs = TIMEOUT_MS } = {}) {
   const headers = { Accept: "application/json" };
   if (auth && session) headers.Authorization = `Bearer ${session.token}`;
   if (json !== undefined) {
@@ -50,7 +50,7 @@ export async function request(method, path, { json, body, auth = true } = {}) {
     body = JSON.stringify(json);
   }
   const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(), TIMEOUT_MS);
+  const timer = setTimeout(() => controller.abort(), timeoutMs);
   let response;
   try {
     response = await fetch(BASE + path, { method, headers, body, signal: controller.signal });
@@ -71,7 +71,7 @@ export async function request(method, path, { json, body, auth = true } = {}) {
 export const get = (path) => request("GET", path);
 export const post = (path, json) => request("POST", path, { json });
 export const put = (path, json) => request("PUT", path, { json });
-export const upload = (path, formData) => request("POST", path, { body: formData });
+export const upload = (path, formData, timeoutMs) => request("POST", path, { body: formData, timeoutMs });
 
 /** Every page of a paginated list. */
 export async function getAllPages(path) {

@@ -3,11 +3,16 @@
 // so that a resend after a lost response is stored once by the server.
 //
 // Operations: start (check-in), step (one step observation), media (a photo blob), submit.
-// Runs of step/submit operations of one visit go out in one request to the batch endpoint.
+// Each run of queued operations of one assignment goes out in queue order, in one request to the
+// whole-visit batch endpoint (multipart when it carries photos), up to the caps below: a visit
+// walked offline is sent at once when the phone is back online, an online visit write by write.
 import * as api from "./api.js";
 import * as db from "./db.js";
 
-const BATCH_MAX = 200;
+// Per request, as the server takes them; a photo larger than the byte cap goes as the only one.
+const RUN_MAX_OPS = 200;
+const RUN_MAX_PHOTOS = 10;
+const RUN_MAX_PHOTO_BYTES = 8 * 1024 * 1024;
 const BACKOFF_BASE_MS = 1000;
 const BACKOFF_MAX_MS = 60000;
 const TICK_MS = 15000;
@@ -103,7 +108,7 @@ export function drainSoon() {
 export function start() {
   window.addEventListener("online", async () => {
     for (const op of await pending()) {
-      if (op.notBefore) await db.put("outbox", { ...op, notBefore: 0 });
+      if (op.notBefore) await keep(op, { notBefore: 0 });
     }
     drain();
   });
@@ -128,7 +133,7 @@ export async function drain() {
         schedule(wait);
         break;
       }
-      const outcome = await sendHead(queue);
+      const outcome = await sendRun(queue);
       if (outcome === "stop") break;
     }
   } finally {
@@ -142,29 +147,95 @@ function schedule(ms) {
   timer = setTimeout(drain, ms);
 }
 
-async function sendHead(queue) {
-  const head = queue[0];
-  let ops = [head];
+/** Sends the run at the head of the queue; resolves to "next" or "stop" (draining). */
+async function sendRun(queue) {
+  const ops = await claim(nextRun(queue));
+  if (!ops.length) return "next";
+  const { assignmentId } = ops[0];
+  let response;
   try {
-    if (head.kind === "start") {
-      await sendStart(head);
-    } else {
-      const visitId = await visitIdFor(head.assignmentId, queue);
-      if (visitId === undefined) return fail(head, { title: "The visit was never checked in on the server." });
-      if (head.kind === "media") {
-        if (!(await sendMedia(head, visitId))) return "next"; // cancelled just now
-      } else {
-        ops = batchRun(queue);
-        return await sendBatch(ops, visitId);
-      }
-    }
-    await db.del("outbox", head.seq);
-    lastError = "";
-    await notify();
-    return "next";
+    response = await post(assignmentId, ops);
   } catch (error) {
+    for (const op of ops) await keep(op, { inFlight: false });
     return handleError(ops, error);
   }
+  if (response.visit_id != null) await db.kv.set(visitIdKey(assignmentId), response.visit_id);
+  let transient = null;
+  for (const result of response.results) {
+    const op = ops[result.index];
+    const error = result.status < 300 ? null : new api.ApiError(result.status, result.problem);
+    if (!error) {
+      await db.del("outbox", op.seq);
+    } else if (error.permanent && !transient) {
+      await fail(op, result.problem);
+    } else {
+      // A refusal after a transient failure may follow from it (the steps of a check-in that
+      // did not go through), so it is sent again after that one rather than marked failed.
+      transient = transient || { op, error };
+      await keep(op, { inFlight: false });
+    }
+  }
+  lastError = "";
+  await notify();
+  if (transient) return handleError([transient.op], transient.error);
+  return "next";
+}
+
+/** The operations at the head of the queue that go out together: one assignment's, in order. */
+function nextRun(queue) {
+  const head = queue[0];
+  const run = [];
+  let photos = 0;
+  let bytes = 0;
+  for (const op of queue) {
+    if (op.assignmentId !== head.assignmentId || run.length === RUN_MAX_OPS) break;
+    if (op.kind === "media") {
+      const size = op.blob?.size || 0;
+      if (photos && (photos === RUN_MAX_PHOTOS || bytes + size > RUN_MAX_PHOTO_BYTES)) break;
+      photos += 1;
+      bytes += size;
+    }
+    run.push(op);
+  }
+  return run;
+}
+
+/**
+ * Marks each operation in flight in one transaction with reading it, so a photo removed at this
+ * moment is either cancelled (and left out) or found in flight (and sent). Resolves to the
+ * operations still queued: a cancelled photo or a replaced step is left out.
+ */
+async function claim(run) {
+  const claimed = [];
+  for (const op of run) {
+    const current = await keep(op, { inFlight: true });
+    if (current) claimed.push(current);
+  }
+  return claimed;
+}
+
+/** One whole-visit batch request: JSON, or multipart with a part per photo when there are any. */
+function post(assignmentId, ops) {
+  const path = `/assignments/${assignmentId}/visit/batch`;
+  const operations = { operations: ops.map(operation) };
+  const photos = ops.filter((op) => op.kind === "media");
+  if (!photos.length) return api.post(path, operations);
+  const form = new FormData();
+  form.append("operations", JSON.stringify(operations));
+  for (const op of photos) form.append(part(op), op.blob, op.filename || "photo.jpg");
+  // Each photo gets the time its own upload had, so a slow link still gets a run through.
+  return api.upload(path, form, api.TIMEOUT_MS * photos.length);
+}
+
+const part = (op) => `photo-${op.seq}`;
+
+function operation(op) {
+  if (op.kind === "step") return { op: "step", step_key: op.stepKey, body: op.body };
+  if (op.kind === "media") {
+    const body = { client_uuid: op.clientUuid, step_key: op.stepKey, question_key: op.questionKey || null };
+    return { op: "media", file: part(op), body };
+  }
+  return { op: op.kind, body: op.body }; // start, submit
 }
 
 async function handleError(ops, error) {
@@ -195,77 +266,5 @@ function keep(op, changes) {
   return db.update("outbox", op.seq, (current) => (current ? { ...current, ...changes } : undefined));
 }
 
-function batchRun(queue) {
-  const head = queue[0];
-  const run = [];
-  for (const op of queue) {
-    if (op.assignmentId !== head.assignmentId || !["step", "submit"].includes(op.kind)) break;
-    run.push(op);
-    if (run.length === BATCH_MAX) break;
-  }
-  return run;
-}
-
 // The server's visit id is kept apart from the visit screen's state, which that screen rewrites.
 export const visitIdKey = (assignmentId) => `visit-id:${assignmentId}`;
-
-async function visitIdFor(assignmentId, queue) {
-  const visitId = await db.kv.get(visitIdKey(assignmentId));
-  if (visitId) return visitId;
-  const startWaiting = queue.some((op) => op.kind === "start" && op.assignmentId === assignmentId);
-  if (startWaiting) return null; // never reached: the start op is ahead in the queue
-  return undefined;
-}
-
-async function sendStart(op) {
-  const visit = await api.post(`/assignments/${op.assignmentId}/visit`, op.body);
-  await db.kv.set(visitIdKey(op.assignmentId), visit.id);
-}
-
-/** Uploads a photo; false when it was cancelled before it could be claimed for sending. */
-async function sendMedia(op, visitId) {
-  // Claimed in one transaction with the check, so a removal at this moment either cancels the
-  // upload or finds it in flight and leaves it.
-  if (!(await keep(op, { inFlight: true }))) return false;
-  const form = new FormData();
-  form.append("file", op.blob, op.filename || "photo.jpg");
-  form.append("client_uuid", op.clientUuid);
-  form.append("step_key", op.stepKey);
-  if (op.questionKey) form.append("question_key", op.questionKey);
-  try {
-    await api.upload(`/visits/${visitId}/media`, form);
-  } catch (error) {
-    await keep(op, { inFlight: false });
-    throw error;
-  }
-  return true;
-}
-
-async function sendBatch(ops, visitId) {
-  for (const op of ops) await db.put("outbox", { ...op, inFlight: true });
-  const operations = ops.map((op) =>
-    op.kind === "step" ? { op: "step", step_key: op.stepKey, body: op.body } : { op: "submit", body: op.body });
-  let response;
-  try {
-    response = await api.post(`/visits/${visitId}/batch`, { operations });
-  } catch (error) {
-    for (const op of ops) await db.put("outbox", { ...op, inFlight: false });
-    return handleError(ops, error);
-  }
-  let transient = null;
-  for (const result of response.results) {
-    const op = ops[result.index];
-    if (result.status < 300) {
-      await db.del("outbox", op.seq);
-    } else if (new api.ApiError(result.status, result.problem).permanent) {
-      await fail({ ...op, inFlight: false }, result.problem);
-    } else {
-      transient = transient || { op, error: new api.ApiError(result.status, result.problem) };
-      await db.put("outbox", { ...op, inFlight: false });
-    }
-  }
-  lastError = "";
-  await notify();
-  if (transient) return handleError([transient.op], transient.error);
-  return "next";
-}

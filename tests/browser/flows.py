@@ -5,8 +5,9 @@ from __future__ import annotations
 import struct
 import zlib
 from typing import Any
+from urllib.parse import urlsplit
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Request, expect
 
 from tests.helpers import PASSWORD
 
@@ -174,3 +175,24 @@ def wait_all_sent(page: Page, timeout: float = 15_000) -> None:
     except AssertionError as error:
         raise AssertionError(f"outbox not drained: {outbox(page)}") from error
     expect(sync).to_have_attribute("data-pending", "0")
+
+
+def record_requests(page: Page) -> list[Request]:
+    """Every request the page makes from now on, in order."""
+    requests: list[Request] = []
+    page.on("request", lambda request: requests.append(request))
+    return requests
+
+
+def visit_writes(requests: list[Request]) -> list[tuple[str, str]]:
+    """The visit writes among ``requests``: (method, path under /api/v1) of each, in order."""
+    paths = [(r.method, urlsplit(r.url).path.removeprefix("/api/v1")) for r in requests]
+    return [(method, path) for method, path in paths if method != "GET" and "/visit" in path]
+
+
+def batch_response(request: Request) -> dict[str, Any]:
+    """What the server answered a whole-visit batch request: its visit id and a result per op."""
+    # Playwright holds no body for a request with file parts, so the answer shows what was sent.
+    response = request.response()
+    assert response is not None and response.status == 200
+    return dict(response.json())

@@ -114,8 +114,16 @@ def test_removed_photos_waiting_offline_are_never_uploaded(
     expect(page.locator("#visit-sync")).to_have_attribute("data-pending", "4")
     assert stored_media(field) == {}
 
+    requests = flows.record_requests(page)
     context.set_offline(False)
     flows.wait_all_sent(page)
+    # They go out in one request, whose only photo is the kept one.
+    batch = f"/assignments/{field.assignment_id}/visit/batch"
+    assert flows.visit_writes(requests) == [("POST", batch)]
+    [request] = [r for r in requests if r.url.endswith(batch)]
+    advice, photo, till, submission = flows.batch_response(request)["results"]
+    assert (photo["status"], photo["body"]["client_uuid"]) == (201, kept)
+    assert [advice["status"], till["status"], submission["status"]] == [200, 200, 200]
     visit = field.visit()
     assert visit["status"] == "submitted"
     assert visit["missing_media"] == []

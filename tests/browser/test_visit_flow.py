@@ -150,6 +150,41 @@ def test_offline_mid_visit_then_online_syncs_exactly_once(
     assert_complete_visit(field)
 
 
+def test_a_visit_walked_offline_goes_out_as_one_request(
+    page: Page, context: Any, field: Field
+) -> None:
+    requests = flows.record_requests(page)
+    flows.login(page)
+    flows.accept(page, field.assignment_id)
+    flows.pass_quiz(page, field.assignment_id)
+
+    context.set_offline(True)  # no signal from the shop's door to its till
+    expect(page.locator("#sync")).to_have_attribute("data-state", "offline")
+    flows.check_in(page)
+    flows.entrance_step(page)
+    flows.next_step(page, 2)
+    flows.advice_step(page)
+    flows.next_step(page, 3)
+    flows.till_step(page, flows.png())
+    flows.next_step(page, None)
+    flows.submit(page)
+    # The check-in, three steps, the photo and the submission wait in the outbox.
+    expect(page.locator("#visit-sync")).to_have_attribute("data-pending", "6")
+    assert field.api("GET", f"/assignments/{field.assignment_id}/visit").status_code == 404
+
+    context.set_offline(False)
+    flows.wait_all_sent(page)
+    batch = f"/assignments/{field.assignment_id}/visit/batch"
+    assert flows.visit_writes(requests) == [("POST", batch)]
+    [request] = [r for r in requests if r.url.endswith(batch)]
+    assert request.headers["content-type"].startswith("multipart/form-data; boundary=")
+    sent = flows.batch_response(request)
+    # In queue order: check-in, two steps, the till's photo (taken before its step), submit.
+    assert [result["status"] for result in sent["results"]] == [201, 200, 200, 201, 200, 200]
+    visit = assert_complete_visit(field)
+    assert sent["visit_id"] == visit["id"]
+
+
 def test_reload_mid_visit_resumes_at_the_same_step(page: Page, context: Any, field: Field) -> None:
     flows.begin_visit(page, field.assignment_id)
     flows.entrance_step(page)
