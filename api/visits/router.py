@@ -7,12 +7,12 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 from uuid import UUID
 
+import anyio
 from fastapi import APIRouter, Depends, File, Form, Request, Response, UploadFile, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from pydantic import ValidationError
 from pydantic_core import to_json
-from starlette.concurrency import run_in_threadpool
 
 from api.deps import (
     DatabaseDep,
@@ -282,6 +282,20 @@ class VisitBatchRoute(VisitRoute):
         return route_handler
 
 
+# Whole-visit batches of one process run on a few threads: their write transactions take turns
+# anyway (one writer at a time on SQLite, row locks on PostgreSQL), and forty threads parsing
+# and checking at once only took the interpreter from the one holding the write slot.
+BATCH_THREADS = 4
+
+
+def _batch_limiter(request: Request) -> anyio.CapacityLimiter:
+    """The app's limiter, made on first use inside its event loop."""
+    limiter: anyio.CapacityLimiter | None = getattr(request.app.state, "batch_limiter", None)
+    if limiter is None:
+        limiter = request.app.state.batch_limiter = anyio.CapacityLimiter(BATCH_THREADS)
+    return limiter
+
+
 async def run_visit_batch(
     assignment_id: int, request: Request, user: ShopperUser, store: MediaStoreDep
 ) -> Response:
@@ -303,7 +317,7 @@ async def run_visit_batch(
             )
         return _json({"visit_id": visit.id if visit else None, "results": results})
 
-    return await run_in_threadpool(apply)
+    return await anyio.to_thread.run_sync(apply, limiter=_batch_limiter(request))
 
 
 router.add_api_route(
