@@ -10,7 +10,8 @@ writes back to back (the server's saturation: every shopper sends its next reque
 last one answers, so latency there is mostly queueing behind the other 19); as single step writes
 paced at one request per shopper every --pace-ms (20 shoppers at 200 ms offer 100 requests/s, far
 more than real shoppers, who spend a minute or more on a step: this is the latency a write sees
-under heavy but not saturating load); and batched as the outbox does it (visits/s). The same rows
+under heavy but not saturating load); and batched as the outbox sends a visit walked offline: the
+whole visit in one multipart request to the whole-visit batch endpoint (visits/s). The same rows
 are then inserted with plain SQL in one process, for the ratio.
 
 Aim on SQLite, two cores: p95 < 50 ms per single step write, >= 250 complete visits/s batched.
@@ -536,7 +537,9 @@ def main() -> None:
             phase,
         )
         phase = run_phase(port, server.pid, tokens, batched, batched=True)
-        http_rate = report("batched (start, photo, batch of 20 steps + submit)", per_phase, phase)
+        http_rate = report(
+            "batched (one request a visit: check-in, photo, 20 steps, submit)", per_phase, phase
+        )
     finally:
         server.terminate()
         server.wait(timeout=10)
