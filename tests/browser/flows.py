@@ -143,6 +143,18 @@ def submit(page: Page) -> None:
     expect(page.get_by_role("heading", name="Visit submitted")).to_be_visible()
 
 
+def walk_and_submit(page: Page, *, from_step: int = 1) -> None:
+    """Answers the steps from ``from_step`` on (the till's with a photo), then submits."""
+    if from_step <= 1:
+        entrance_step(page)
+        next_step(page, 2)
+    advice_step(page)
+    next_step(page, 3)
+    till_step(page, png())
+    next_step(page, None)
+    submit(page)
+
+
 def outbox(page: Page) -> list[dict[str, Any]]:
     """The app's outbox, as the page sees it (without the photo blobs)."""
     return list(

@@ -15,13 +15,7 @@ def test_returned_visit_shows_the_comment_and_is_resubmitted_after_a_fix(
     page: Page, field: Field
 ) -> None:
     flows.begin_visit(page, field.assignment_id)
-    flows.entrance_step(page)
-    flows.next_step(page, 2)
-    flows.advice_step(page)
-    flows.next_step(page, 3)
-    flows.till_step(page, flows.png())
-    flows.next_step(page, None)
-    flows.submit(page)
+    flows.walk_and_submit(page)
     flows.wait_all_sent(page)
     visit_id = field.visit()["id"]
 

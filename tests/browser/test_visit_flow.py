@@ -128,11 +128,7 @@ def test_offline_mid_visit_then_online_syncs_exactly_once(
     context.set_offline(True)  # the shop's Wi-Fi drops
     sync = page.locator("#sync")
     expect(sync).to_have_attribute("data-state", "offline")
-    flows.advice_step(page)
-    flows.next_step(page, 3)
-    flows.till_step(page, flows.png())
-    flows.next_step(page, None)
-    flows.submit(page)
+    flows.walk_and_submit(page, from_step=2)
     # Two steps, the photo and the submission wait in the outbox, also across a reload.
     expect(page.locator("#visit-sync")).to_have_attribute("data-pending", "4")
     page.reload()
@@ -161,13 +157,7 @@ def test_a_visit_walked_offline_goes_out_as_one_request(
     context.set_offline(True)  # no signal from the shop's door to its till
     expect(page.locator("#sync")).to_have_attribute("data-state", "offline")
     flows.check_in(page)
-    flows.entrance_step(page)
-    flows.next_step(page, 2)
-    flows.advice_step(page)
-    flows.next_step(page, 3)
-    flows.till_step(page, flows.png())
-    flows.next_step(page, None)
-    flows.submit(page)
+    flows.walk_and_submit(page)
     # The check-in, three steps, the photo and the submission wait in the outbox.
     expect(page.locator("#visit-sync")).to_have_attribute("data-pending", "6")
     assert field.api("GET", f"/assignments/{field.assignment_id}/visit").status_code == 404
