@@ -159,7 +159,6 @@ async function sendRun(queue) {
     for (const op of ops) await keep(op, { inFlight: false });
     return handleError(ops, error);
   }
-  if (response.visit_id != null) await db.kv.set(visitIdKey(assignmentId), response.visit_id);
   let transient = null;
   for (const result of response.results) {
     const op = ops[result.index];
@@ -265,6 +264,3 @@ async function fail(op, problem) {
 function keep(op, changes) {
   return db.update("outbox", op.seq, (current) => (current ? { ...current, ...changes } : undefined));
 }
-
-// The server's visit id is kept apart from the visit screen's state, which that screen rewrites.
-export const visitIdKey = (assignmentId) => `visit-id:${assignmentId}`;

@@ -86,7 +86,6 @@ function newState(assignmentId, data) {
 /** Rebuild the local state from the server's visit (a returned visit, or a new phone). */
 async function stateFromServer(assignmentId, data, flat) {
   const visit = await api.get(`/assignments/${assignmentId}/visit`);
-  await db.kv.set(outbox.visitIdKey(assignmentId), visit.id);
   const state = { ...newState(assignmentId, data), visitUuid: visit.client_uuid, returnComment: visit.return_comment, returnDeadline: visit.return_deadline };
   state.checkin = { at: visit.started_at, ...visit.checkin };
   const questionTypes = Object.fromEntries(flat.flatMap(({ step }) => step.questions.map((q) => [q.key, q.type])));
