@@ -66,11 +66,20 @@ def test_amending_sends_results_changed_then_appeal_changed(live: Live) -> None:
 def test_voiding_sends_the_revocation_and_appeal_changed(live: Live) -> None:
     visit_id = live.approved_visit()
     appeal = live.file_appeal(visit_id)
-    with live.stream("acme-viewer") as client:
+    with live.stream("acme-viewer") as client, live.stream("mgr-a") as staff:
         live.decide_appeal(appeal["id"], outcome="upheld", comment="Closed.", action="void")
         events = client.drain(quiet=0.7)
+        staff_events = staff.drain(quiet=0.1)
     # The client hears of the revocation, not of the rejection that follows it.
     assert [e.type for e in events] == ["visit.revoked", "results.changed", "appeal.changed"]
+    assert [e.type for e in staff_events] == [
+        "assignment.changed",
+        "visit.revoked",
+        "results.changed",
+        "assignment.changed",
+        "visit.rejected",
+        "appeal.changed",
+    ]
     assert events[-1].data["appeal_status"] == "upheld"
     assert not {e.type for e in events} & STAFF_ONLY
 
