@@ -10,6 +10,9 @@ Who may do what:
   (the step observations change, each change audited with before and after, and the visit's
   results rows are removed and re-materialised with the corrected answers).
 
+Filing and deciding each send one ``appeal.changed`` event (the appeal's new status; live
+streams of the project's staff and client users, and webhooks that take it), on commit.
+
 Every step is in the audit log: ``appeal_filed`` and ``appeal_upheld`` / ``appeal_dismissed``
 (entity ``appeal``), ``step_amended_on_appeal`` and ``rescored_on_appeal`` (entity ``visit``),
 and the assignment's own ``approval_revoked`` and ``rejected`` transitions for a void.
@@ -44,6 +47,7 @@ from api.audit.models import AuditEntry
 from api.audit.service import record
 from api.common import PageParams, utcnow
 from api.errors import Conflict, Invalid, NotFound
+from api.events.service import appeal_changed
 from api.locations.models import Location
 from api.projects.access import get_project
 from api.projects.models import Project
@@ -55,6 +59,7 @@ from api.reviews.outcomes import decide, lock_visit
 from api.visits.models import StepObservation, StepWrite, Visit
 from api.visits.service import journey_of, step_public
 from api.visits.validation import step_write_errors
+from api.webhooks.service import enqueue as enqueue_webhooks
 from briefings import QuestionType
 
 S = AssignmentStatus
@@ -288,7 +293,13 @@ def file_appeal(
         data={"visit_id": visit.id},
     )
     session.flush()
+    _announce(session, appeal)
     return appeal
+
+
+def _announce(session: Session, appeal: Appeal) -> None:
+    """``appeal.changed`` on the stream, and the same event in the webhooks' outbox."""
+    enqueue_webhooks(session, event=appeal_changed(session, appeal=appeal))
 
 
 # ---------------------------------------------------------------- deciding
@@ -464,6 +475,7 @@ def decide_appeal(session: Session, *, user: User, appeal_id: int, data: AppealD
         },
     )
     session.flush()
+    _announce(session, appeal)
     return appeal
 
 

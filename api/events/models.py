@@ -18,11 +18,18 @@ class EventType(StrEnum):
     visit_approved = "visit.approved"
     visit_revoked = "visit.revoked"
     results_changed = "results.changed"
+    appeal_changed = "appeal.changed"
 
 
-# Clients see only what QC approved: approvals, their revocation and the results they change.
+# Clients see only what QC approved: approvals, their revocation and the results they change,
+# and the appeals their users file against approved visits.
 CLIENT_EVENTS = frozenset(
-    {EventType.visit_approved, EventType.visit_revoked, EventType.results_changed}
+    {
+        EventType.visit_approved,
+        EventType.visit_revoked,
+        EventType.results_changed,
+        EventType.appeal_changed,
+    }
 )
 
 
@@ -40,6 +47,10 @@ class Event(BaseModel):
     visit_id: int | None = None
     assignment_id: int | None = None
     state: str | None = Field(default=None, description="The assignment's state after the change.")
+    appeal_id: int | None = None
+    appeal_status: str | None = Field(
+        default=None, description="The appeal's status after the change (appeal.changed)."
+    )
     at: datetime
 
     @property

@@ -142,7 +142,7 @@ async def project_events(
         float | None, Query(gt=0, le=86400, description="End the stream after this long.")
     ] = None,
 ) -> StreamingResponse:
-    """Live events of the project as server-sent events (clients: approvals and results only)."""
+    """Live events of the project as server-sent events (clients: approvals, results, appeals)."""
     await run_in_threadpool(_check_access, request, user, project_id)
     hub: Hub | None = getattr(request.app.state, "events", None)
     if hub is None or not hub.running:

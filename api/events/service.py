@@ -1,9 +1,10 @@
-"""What happened, as events: assignment state changes, visit decisions, changed results."""
+"""What happened, as events: assignment state changes, visit decisions, changed results, appeals."""
 
 from __future__ import annotations
 
 from sqlmodel import Session, select
 
+from api.appeals.models import Appeal
 from api.assignments.models import Assignment, AssignmentStatus
 from api.common import utcnow
 from api.events.bus import emit
@@ -64,3 +65,19 @@ def results_changed(session: Session, *, project_id: int, visit_id: int) -> None
         type=EventType.results_changed, project_id=project_id, visit_id=visit_id, at=utcnow()
     )
     emit(session, event, once=True)
+
+
+def appeal_changed(session: Session, *, appeal: Appeal) -> Event:
+    """``appeal.changed``: ``appeal`` was filed or decided and has its new status (sent on
+    commit). Returns the event, so the caller can queue the same one for webhooks."""
+    assert appeal.id is not None
+    event = Event(
+        type=EventType.appeal_changed,
+        project_id=appeal.project_id,
+        visit_id=appeal.visit_id,
+        appeal_id=appeal.id,
+        appeal_status=appeal.status.value,
+        at=appeal.decided_at or appeal.filed_at,
+    )
+    emit(session, event)
+    return event

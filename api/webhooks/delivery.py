@@ -1,7 +1,7 @@
 """The delivery loop: one asyncio task per app (started in the lifespan) that claims due
 deliveries, POSTs them signed, and records each outcome (retry schedule in service.py).
 
-It wakes when an approval or revocation is published (the hub sees every process's events, so
+It wakes when an approval, a revocation or an appeal change is published (the hub sees every process's events, so
 the outbox row is committed by then), when a retry falls due, and every ``webhook_poll_seconds``.
 """
 
@@ -55,7 +55,7 @@ class DeliveryLoop:
         self._client: httpx.AsyncClient | None = None
 
     def notice(self, event: Event) -> None:
-        """A hub watcher: an approval or revocation may have queued deliveries."""
+        """A hub watcher: an event webhooks take may have queued deliveries."""
         if event.type in WEBHOOK_EVENTS:
             self._wake.set()
 

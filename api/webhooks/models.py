@@ -12,7 +12,8 @@ from sqlmodel import Field, SQLModel
 
 from api.common import UTCDateTime, created_at_field, enum_field, json_field
 
-WebhookEvent = Literal["visit.approved", "visit.revoked"]
+# The event types a webhook may take; service.WEBHOOK_EVENTS names the same ones.
+WebhookEvent = Literal["visit.approved", "visit.revoked", "appeal.changed"]
 URL_LENGTH = 2000
 
 

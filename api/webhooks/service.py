@@ -28,7 +28,9 @@ from api.webhooks.models import DeliveryStatus, Webhook, WebhookCreate, WebhookD
 from api.webhooks.signing import new_secret
 from api.webhooks.targets import host_refusal
 
-WEBHOOK_EVENTS = frozenset({EventType.visit_approved, EventType.visit_revoked})
+WEBHOOK_EVENTS = frozenset(
+    {EventType.visit_approved, EventType.visit_revoked, EventType.appeal_changed}
+)
 MAX_RETRY_DELAY = 3600.0
 ERROR_LENGTH = 500
 
@@ -147,7 +149,8 @@ def enqueue(session: Session, *, event: Event) -> int:
     ]
     if not webhooks:
         return 0
-    payload = event.model_dump(mode="json", exclude={"state"}) | {
+    # The fields that apply to the event (as on the stream), without the assignment's state.
+    payload = event.model_dump(mode="json", exclude={"state"}, exclude_none=True) | {
         "result": result_summary(session, visit_id=event.visit_id)
     }
     now = utcnow()

@@ -1,6 +1,7 @@
 """The CX map, appeals and action plans pages follow approvals live, like the dashboard: a visit
 approved (or revoked) through POST /visits/{id}/review while a page is open changes what it shows
-within seconds, without a reload, and signing out closes the page's event stream.
+within seconds, without a reload, and signing out closes the page's event stream. The appeals page
+also follows appeals filed and decided by other users (appeal.changed).
 
 Visits are seeded as in tests/results/conftest.py: two approved, one submitted and waiting.
 """
@@ -77,10 +78,10 @@ def page(browser: Any, live_server: LiveServer) -> Iterator[Any]:
         yield page
 
 
-def open_live(page: Any, path: str) -> None:
-    """Opens a dashboard page as acme-viewer and waits until its figures and its stream are up."""
+def open_live(page: Any, path: str, username: str = "acme-viewer") -> None:
+    """Opens a dashboard page and waits until its figures and its stream are up."""
     page.goto(path)
-    sign_in(page, "acme-viewer")
+    sign_in(page, username)
     page.wait_for_function("document.body.dataset.state === 'ready'")
     page.locator("#live[data-status=open]").wait_for()
     page.evaluate("window.__sameDocument = true")
@@ -162,6 +163,52 @@ def test_appeals_page_lists_a_visit_approved_while_it_is_open_and_drops_it_when_
     site.review("revoke")
     pending_row.wait_for(state="detached", timeout=LIVE_TIMEOUT_MS)
     assert rows.count() == 2
+    assert page.evaluate("window.__sameDocument") is True
+
+
+def test_appeals_page_shows_another_users_filing_and_dismissal_without_a_reload(
+    page: Any, site: Site
+) -> None:
+    http, project_id = site.results.client, site.project_id
+    open_live(page, f"/dashboard/appeals.html?project={project_id}", username="mgr-a")
+    assert page.locator("#appeals-empty").is_visible()
+    visit_id = site.as_viewer(f"/projects/{project_id}/appealable-visits")["items"][0]["visit_id"]
+
+    # The client's user files through the API: the appeal and the visit's open-appeal badge show.
+    filed = http.post(
+        f"{API}/visits/{visit_id}/appeals",
+        json={"reason": "The shop was closed for a holiday."},
+        headers=login(http, "acme-viewer"),
+    )
+    assert filed.status_code == 201, filed.text
+    appeal_id = filed.json()["id"]
+    row = page.locator(f"#appeals-table tr[data-appeal-id='{appeal_id}']")
+    row.wait_for(timeout=LIVE_TIMEOUT_MS)
+    assert row.get_attribute("data-status") == "open"
+    assert "The shop was closed for a holiday." in row.inner_text()
+    assert "changed" in (row.get_attribute("class") or "")
+    visit_row = page.locator(f"#appealable-table tr[data-visit='{visit_id}']")
+    assert f"Appeal #{appeal_id} open" in visit_row.inner_text()
+    assert page.evaluate("window.__sameDocument") is True
+
+    # Another manager of the project dismisses it through the API: the open page follows.
+    added = http.post(
+        f"{API}/projects/{project_id}/members",
+        json={"user_id": site.results.world.ids["mgr-b"]},
+        headers=login(http, "admin"),
+    )
+    assert added.status_code == 201, added.text
+    decided = http.post(
+        f"{API}/appeals/{appeal_id}/decision",
+        json={"outcome": "dismissed", "comment": "The photos show the shop open."},
+        headers=login(http, "mgr-b"),
+    )
+    assert decided.status_code == 200, decided.text
+    page.locator(
+        f"#appeals-table tr[data-appeal-id='{appeal_id}'][data-status=dismissed]"
+    ).wait_for(timeout=LIVE_TIMEOUT_MS)
+    assert "The photos show the shop open." in row.inner_text()
+    assert "Appeal #" not in visit_row.inner_text()  # open to a new appeal again
     assert page.evaluate("window.__sameDocument") is True
 
 

@@ -241,6 +241,28 @@ class Live:
             json={"action": action, "comment": "checked"},
         )
 
+    def approved_visit(self) -> int:
+        visit_id, _ = self.submitted_visit()
+        self.review(visit_id, "approve")
+        return visit_id
+
+    def file_appeal(self, visit_id: int, *, as_: str = "acme-viewer", expect: int = 201) -> Any:
+        return self.call(
+            "POST",
+            f"/visits/{visit_id}/appeals",
+            as_=as_,
+            expect=expect,
+            json={"reason": "The shop was closed that day."},
+        )
+
+    def decide_appeal(
+        self, appeal_id: int, *, as_: str = "mgr-a", expect: int = 200, **decision: Any
+    ) -> Any:
+        body = {"outcome": "dismissed", "comment": "The photos show the shop open."} | decision
+        return self.call(
+            "POST", f"/appeals/{appeal_id}/decision", as_=as_, expect=expect, json=body
+        )
+
     def stream(self, username: str, project: str = "Alpha", **params: Any) -> Any:
         return self.stream_with(self.headers(username), project, **params)
 

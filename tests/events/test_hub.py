@@ -43,7 +43,7 @@ def test_a_subscriber_that_falls_behind_is_closed_not_buffered() -> None:
     run(scenario())
 
 
-def test_clients_receive_only_approvals_revocations_and_results_of_their_project() -> None:
+def test_clients_receive_only_approvals_revocations_results_and_appeals_of_their_project() -> None:
     async def scenario() -> None:
         hub = Hub(database_url="sqlite:////tmp/fw-hub-test.sqlite3")
         await hub.start()
@@ -59,6 +59,7 @@ def test_clients_receive_only_approvals_revocations_and_results_of_their_project
             EventType.visit_approved,
             EventType.visit_revoked,
             EventType.results_changed,
+            EventType.appeal_changed,
         ]
         assert got_staff == list(EventType)
         await hub.stop()

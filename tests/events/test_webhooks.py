@@ -10,15 +10,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, get_args
 
 import pytest
 from sqlmodel import select
 
 from api.common import utcnow
 from api.config import Settings
-from api.webhooks.models import Webhook, WebhookDelivery
-from api.webhooks.service import claim_due
+from api.webhooks.models import Webhook, WebhookDelivery, WebhookEvent
+from api.webhooks.service import WEBHOOK_EVENTS, claim_due
 from api.webhooks.signing import verify
 from tests.conftest import PG_URL
 from tests.events.conftest import API, Live
@@ -137,6 +137,8 @@ def test_approval_is_posted_signed_with_the_webhooks_secret(live: Live, receiver
     assert post.headers["Content-Type"] == "application/json"
     payload = post.json()
     assert payload["type"] == "visit.approved"
+    # Only the fields that apply: no null appeal fields, no assignment state.
+    assert set(payload) == {"id", "type", "project_id", "visit_id", "assignment_id", "at", "result"}
     assert (payload["project_id"], payload["visit_id"]) == (live.project_id, visit_id)
     assert payload["assignment_id"] == assignment_id
     assert payload["id"] and payload["at"]
@@ -250,6 +252,60 @@ def test_webhooks_are_for_the_projects_staff(live: Live, receiver: Receiver) -> 
     live.review(visit_id, "approve")
     time.sleep(0.3)
     assert receiver.received == []
+
+
+def test_appeal_changes_are_posted_to_a_webhook_that_takes_them(
+    live: Live, receiver: Receiver
+) -> None:
+    webhook = register(live, receiver.url, ["appeal.changed"])
+    approvals = register(live, receiver.url + "/approvals", ["visit.approved"])
+    visit_id = live.approved_visit()
+    receiver.wait(1)  # the approval, to the other webhook
+    with live.stream("acme-viewer") as stream:
+        appeal = live.file_appeal(visit_id)
+        live.decide_appeal(appeal["id"])
+        on_stream = [e for e in stream.drain(quiet=0.5) if e.type == "appeal.changed"]
+    posts = receiver.wait(3)[1:]
+    assert {p.headers["X-Fieldwork-Event"] for p in posts} == {"appeal.changed"}
+    for post in posts:
+        assert verify(
+            webhook["secret"],
+            int(post.headers["X-Fieldwork-Timestamp"]),
+            post.body,
+            post.headers["X-Fieldwork-Signature"],
+        )
+    payloads = sorted((p.json() for p in posts), key=lambda p: p["appeal_status"] != "open")
+    assert [p["appeal_status"] for p in payloads] == ["open", "dismissed"]
+    for payload in payloads:
+        assert payload["type"] == "appeal.changed"
+        assert (payload["project_id"], payload["visit_id"], payload["appeal_id"]) == (
+            live.project_id,
+            visit_id,
+            appeal["id"],
+        )
+        assert payload["result"]["score"] == 100.0  # dismissed: the visit's result as it was
+        assert "state" not in payload and "assignment_id" not in payload
+        assert not [key for key in json.dumps(payload).split('"') if "shopper" in key]
+    # The event the stream carried, by the same id.
+    assert [p["id"] for p in payloads] == [e.id for e in on_stream]
+    logged = wait_settled(live, webhook["id"])
+    assert [(d["event"], d["status"], d["visit_id"]) for d in logged] == [
+        ("appeal.changed", "delivered", visit_id)
+    ] * 2
+    assert [d["event"] for d in wait_settled(live, approvals["id"])] == ["visit.approved"]
+
+
+def test_webhook_event_types_are_checked(live: Live, receiver: Receiver) -> None:
+    hooks = f"/projects/{live.project_id}/webhooks"
+    refused = live.http.post(
+        API + hooks,
+        json={"url": receiver.url, "events": ["appeal.changed", "appeal.filed"]},
+        headers=live.headers("mgr-a"),
+    )
+    assert refused.status_code == 422, refused.text
+    assert "appeal.changed" in refused.text  # the answer names the types a webhook may take
+    # Every type a webhook may take is one the outbox queues, and the other way round.
+    assert set(get_args(WebhookEvent)) == {kind.value for kind in WEBHOOK_EVENTS}
 
 
 @pytest.mark.skipif(not PG_URL, reason="needs PostgreSQL: set FIELDWORK_TEST_DATABASE_URL")

@@ -1,16 +1,18 @@
 // The appeals page: /dashboard/appeals.html?project=
 // A client user disputes an approved visit while its appeal window is open and follows the
 // decisions; managers and admins see the same lists read-only (they decide in the console).
-// Both lists are re-read while the page is open when visits are approved or revoked or results
-// change (live.js); filing and dismissing an appeal send no event (docs/dashboard.md).
+// Both lists are re-read while the page is open when visits are approved or revoked, results
+// change or an appeal is filed or decided, by anyone (live.js, docs/dashboard.md).
 import { ApiError, get, getAllPages, post } from "/web/common/api.js";
 import { esc } from "/web/common/login.js";
 import * as fmt from "./format.js";
-import { follow, markChanges, snapshot } from "./live.js";
+import { RESULT_EVENTS, follow, markChanges, snapshot } from "./live.js";
 import { problemText, projectNav, readUrl, startPage } from "./pages.js";
 
 const main = document.getElementById("main");
 const STATUS = { open: "Open", upheld: "Upheld", dismissed: "Dismissed" };
+/** What changes either list: the result events, and an appeal filed or decided. */
+const EVENTS = [...RESULT_EVENTS, "appeal.changed"];
 
 const when = (iso) => (iso ? new Date(iso).toLocaleString() : fmt.DASH);
 
@@ -170,7 +172,7 @@ async function open(user) {
   const page = new AppealsPage(user, project);
   page.render();
   // Subscribe first: an approval that lands while the lists load queues a second read.
-  follow(project.id, () => page.load({ mark: true }));
+  follow(project.id, () => page.load({ mark: true }), { types: EVENTS });
   await page.load();
 }
 
