@@ -94,7 +94,11 @@ def test_key_reads_its_clients_projects_and_results(
     projects = client.get(f"{API}/projects", headers=headers)
     assert projects.status_code == 200, projects.text
     assert [p["name"] for p in projects.json()["items"]] == ["Alpha"]
-    for path in (f"/projects/{alpha}", f"/projects/{alpha}/results/summary"):
+    for path in (
+        f"/projects/{alpha}",
+        f"/projects/{alpha}/results/summary",
+        f"/projects/{alpha}/appeals",
+    ):
         response = client.get(API + path, headers=headers)
         assert response.status_code == 200, (path, response.text)
     export = client.get(f"{API}/projects/{alpha}/exports/visits.csv", headers=headers)
@@ -111,6 +115,7 @@ def test_key_of_one_client_never_reaches_another_clients_project(
         f"/projects/{beta}",
         f"/projects/{beta}/results/summary",
         f"/projects/{beta}/results/steps",
+        f"/projects/{beta}/appeals",
         f"/projects/{beta}/exports/visits.csv",
         f"/projects/{beta}/exports/visits.xlsx",
     ):
