@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 from uuid import UUID
@@ -24,7 +23,7 @@ from api.deps import (
 )
 from api.errors import Invalid, PayloadTooLarge, UnsupportedMediaType, error_field
 from api.visits import service
-from api.visits.media import LocalMediaStore, MediaStore, NotAnImage, clean_image
+from api.visits.media import LocalMediaStore, MediaStore
 from api.visits.models import (
     BatchRequest,
     BatchResponse,
@@ -71,29 +70,34 @@ class VisitRoute(APIRoute):
         return route_handler
 
 
-class MediaUploadRoute(VisitRoute):
-    """Refuses an upload by its Content-Length before the body is read."""
+class LengthCheckedRoute(VisitRoute):
+    """Refuses a request by its Content-Length before the body is read."""
+
+    def refusal(self, request: Request, length: int) -> PayloadTooLarge | None:
+        raise NotImplementedError
 
     def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
         handler = super().get_route_handler()
 
         async def route_handler(request: Request) -> Response:
-            limit = get_app_settings(request).max_upload_bytes
             length = request.headers.get("content-length", "")
-            if length.isdigit() and int(length) > limit + UPLOAD_OVERHEAD:
-                raise _too_large(limit)
+            refusal = self.refusal(request, int(length)) if length.isdigit() else None
+            if refusal is not None:
+                raise refusal
             return await handler(request)
 
         return route_handler
 
 
+class MediaUploadRoute(LengthCheckedRoute):
+    def refusal(self, request: Request, length: int) -> PayloadTooLarge | None:
+        limit = get_app_settings(request).max_upload_bytes
+        return service.too_large(limit) if length > limit + UPLOAD_OVERHEAD else None
+
+
 router = APIRouter(tags=["visits"], route_class=VisitRoute)
 
 # Client users never see visits (only approved results, without shoppers): 403 before any lookup.
-
-
-def _too_large(limit: int) -> PayloadTooLarge:
-    return PayloadTooLarge(f"A file may be at most {limit:,} bytes.", limit=limit)
 
 
 async def media_store(request: Request) -> MediaStore:
@@ -265,21 +269,13 @@ async def _visit_batch_input(
         raise RequestValidationError(errors) from None
 
 
-class VisitBatchRoute(VisitRoute):
-    """Refuses a batch by its Content-Length before the body is read."""
-
-    def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
-        handler = super().get_route_handler()
-
-        async def route_handler(request: Request) -> Response:
-            limit = get_app_settings(request).max_upload_bytes * MAX_BATCH_FILES
-            limit += MAX_OPERATIONS_BYTES + UPLOAD_OVERHEAD
-            length = request.headers.get("content-length", "")
-            if length.isdigit() and int(length) > limit:
-                raise PayloadTooLarge(f"A batch may be at most {limit:,} bytes.", limit=limit)
-            return await handler(request)
-
-        return route_handler
+class VisitBatchRoute(LengthCheckedRoute):
+    def refusal(self, request: Request, length: int) -> PayloadTooLarge | None:
+        limit = get_app_settings(request).max_upload_bytes * MAX_BATCH_FILES
+        limit += MAX_OPERATIONS_BYTES + UPLOAD_OVERHEAD
+        if length <= limit:
+            return None
+        return PayloadTooLarge(f"A batch may be at most {limit:,} bytes.", limit=limit)
 
 
 # Whole-visit batches of one process run on a few threads: their write transactions take turns
@@ -361,14 +357,7 @@ def upload_media(
 ) -> Response:
     """Upload a photo of a step (multipart); it is verified, re-encoded and stored by SHA-256."""
     limit = get_app_settings(request).max_upload_bytes
-    raw = file.file.read(limit + 1)
-    if len(raw) > limit:
-        raise _too_large(limit)
-    image: Any
-    try:
-        image = clean_image(raw)
-    except NotAnImage as refusal:
-        image = refusal
+    upload_sha256, image = service.read_photo(file.file.read(limit + 1), limit=limit)
     with get_db(request).session() as session:
         visit, assignment = service.own_visit(session, shopper=user, visit_id=visit_id)
         media, created = service.store_media(
@@ -378,7 +367,7 @@ def upload_media(
             client_uuid=str(client_uuid),
             step_key=step_key,
             question_key=question_key or None,
-            upload_sha256=hashlib.sha256(raw).hexdigest(),
+            upload_sha256=upload_sha256,
             image=image,
             store=store,
         )

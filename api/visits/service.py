@@ -569,6 +569,23 @@ def _summary(errors: list[dict[str, Any]]) -> str:
 # ---------------------------------------------------------------- media
 
 
+def too_large(limit: int) -> PayloadTooLarge:
+    return PayloadTooLarge(f"A file may be at most {limit:,} bytes.", limit=limit)
+
+
+def read_photo(raw: bytes, *, limit: int) -> tuple[str, CleanImage | NotAnImage]:
+    """An uploaded file's SHA-256 and the image re-encoded from it, or why it is not one (for
+    ``store_media``, which refuses it with the request's other errors); pure, so it runs
+    before the write transaction. Larger than ``limit`` bytes: PayloadTooLarge."""
+    if len(raw) > limit:
+        raise too_large(limit)
+    try:
+        image: CleanImage | NotAnImage = clean_image(raw)
+    except NotAnImage as refusal:
+        image = refusal
+    return hashlib.sha256(raw).hexdigest(), image
+
+
 def store_media(
     session: Session,
     *,
@@ -820,14 +837,7 @@ def parse_visit_operations(
                             }
                         ],
                     )
-                if len(raw) > limit:
-                    raise PayloadTooLarge(f"A file may be at most {limit:,} bytes.", limit=limit)
-                image: CleanImage | NotAnImage
-                try:
-                    image = clean_image(raw)
-                except NotAnImage as refusal:
-                    image = refusal
-                parsed.append(MediaInput(fields, hashlib.sha256(raw).hexdigest(), image))
+                parsed.append(MediaInput(fields, *read_photo(raw, limit=limit)))
         except FieldworkError as err:
             parsed.append(err)
     return parsed

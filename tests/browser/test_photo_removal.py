@@ -71,6 +71,16 @@ def finish_till(page: Page) -> None:
     flows.feel(page, 3)
 
 
+def assert_submitted_with_receipt(field: Field, photo: str) -> dict[str, Any]:
+    """The visit as stored: submitted, nothing missing, the till's receipt answer ``[photo]``."""
+    visit: dict[str, Any] = field.visit()
+    assert visit["status"] == "submitted"
+    assert visit["missing_media"] == []
+    till = next(step for step in visit["steps"] if step["step_key"] == "till")
+    assert till["answers"]["receipt_photo"] == [photo]
+    return visit
+
+
 def stored_media(field: Field) -> dict[str, tuple[int, int]]:
     """The visit's media rows in the database: client UUID → (width, height)."""
     with field.db.engine.connect() as conn:
@@ -124,11 +134,7 @@ def test_removed_photos_waiting_offline_are_never_uploaded(
     advice, photo, till, submission = flows.batch_response(request)["results"]
     assert (photo["status"], photo["body"]["client_uuid"]) == (201, kept)
     assert [advice["status"], till["status"], submission["status"]] == [200, 200, 200]
-    visit = field.visit()
-    assert visit["status"] == "submitted"
-    assert visit["missing_media"] == []
-    till = next(step for step in visit["steps"] if step["step_key"] == "till")
-    assert till["answers"]["receipt_photo"] == [kept]
+    visit = assert_submitted_with_receipt(field, kept)
     assert [media["client_uuid"] for media in visit["media"]] == [kept]
     assert stored_media(field) == {kept: (1067, 1600)}
 
@@ -148,11 +154,7 @@ def test_a_removed_photo_already_uploaded_stays_and_the_visit_still_submits(
     flows.submit(page)
     flows.wait_all_sent(page)
 
-    visit = field.visit()
-    assert visit["status"] == "submitted"
-    assert visit["missing_media"] == []
-    till = next(step for step in visit["steps"] if step["step_key"] == "till")
-    assert till["answers"]["receipt_photo"] == [kept]
+    assert_submitted_with_receipt(field, kept)
     assert stored_media(field) == {sent: (1600, 800), kept: (900, 900)}
 
 
@@ -176,9 +178,5 @@ def test_a_step_edited_and_left_with_back_is_sent_again_without_the_removed_phot
 
     context.set_offline(False)
     flows.wait_all_sent(page)
-    visit = field.visit()
-    assert visit["status"] == "submitted"
-    assert visit["missing_media"] == []
-    till = next(step for step in visit["steps"] if step["step_key"] == "till")
-    assert till["answers"]["receipt_photo"] == [replacement]
+    assert_submitted_with_receipt(field, replacement)
     assert stored_media(field) == {replacement: (900, 900)}
