@@ -99,12 +99,16 @@ def test_client_files_an_appeal_and_sees_the_apis_refusals(results: Results, pag
     page.wait_for_function(
         "document.querySelector('#appeal-error').textContent.includes('within 14 day')"
     )
+    page.click(f"button[data-appeal='{third}']")
+    page.fill("#appeal-form textarea[name=reason]", "Twice.")
+    # Meanwhile the same visit is appealed elsewhere (another tab, the API).
     elsewhere = results.client.post(
         f"{API}/visits/{third}/appeals", json={"reason": "Filed elsewhere."}, headers=viewer
     )
     assert elsewhere.status_code == 201, elsewhere.text
-    page.click(f"button[data-appeal='{third}']")  # the page still offers it
-    page.fill("#appeal-form textarea[name=reason]", "Twice.")
+    # The page follows appeal.changed: the visit stops offering an appeal, the open form stays.
+    page.wait_for_selector(f"button[data-appeal='{third}']", state="detached")
+    assert page.input_value("#appeal-form textarea[name=reason]") == "Twice."
     page.click("#appeal-form button[type=submit]")
     page.wait_for_function(
         "document.querySelector('#appeal-error').textContent.includes('has an open appeal')"
