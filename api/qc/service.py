@@ -103,7 +103,7 @@ _CURRENT_RUN = sa.select(_runs.c.id, _runs.c.run).where(
 _RETIRE_RUN = sa.update(_runs).where(_runs.c.id == sa.bindparam("run_id")).values(current=False)
 
 
-def _hashes_elsewhere(session: Session, *, visit_id: int, hashes: Sequence[str]) -> dict[str, int]:
+def hashes_elsewhere(session: Session, *, visit_id: int, hashes: Sequence[str]) -> dict[str, int]:
     """sha256 → the first other visit holding a photo with that hash."""
     if not hashes:
         return {}
@@ -146,7 +146,18 @@ def run_qc_and_store(
     whether the project auto-approves clean visits. A submit runs it, and so does an amendment
     on appeal (the corrected answers may raise or clear flags)."""
     assert visit.id is not None
-    found = session.execute(_PROJECT_AND_LOCATION, {"location_id": assignment.location_id}).one()
+    data = visit_data(session, visit=visit, assignment=assignment, steps=steps, media=media)
+    flags, auto = check_visit(session, data=data, journey=journey)
+    store_run(session, visit_id=visit.id, flags=flags)
+    return flags, auto
+
+
+def check_visit(
+    session: Session, *, data: scoring.VisitData, journey: JourneyDefinition
+) -> tuple[list[scoring.Flag], bool]:
+    """The QC flags of a visit (reads only), and whether its project auto-approves clean
+    visits. ``data.visit_id`` may be 0 for a visit not stored yet."""
+    found = session.execute(_PROJECT_AND_LOCATION, {"location_id": data.location_id}).one()
     config = QcConfig.model_validate(found.qc or {})
     location = scoring.LocationData(
         latitude=found.latitude,
@@ -154,17 +165,23 @@ def run_qc_and_store(
         geofence_radius_m=float(found.geofence_radius_m),
         kind=str(found.kind),
     )
-    data = visit_data(session, visit=visit, assignment=assignment, steps=steps, media=media)
     flags = scoring.run_qc(
         journey,
         data,
         location,
         settings=config.settings,
-        other_visit_hashes=_hashes_elsewhere(
-            session, visit_id=visit.id, hashes=list(data.media_hashes.values())
+        other_visit_hashes=hashes_elsewhere(
+            session, visit_id=data.visit_id, hashes=list(data.media_hashes.values())
         ),
     )
-    previous = session.execute(_CURRENT_RUN, {"visit_id": visit.id}).first()
+    return flags, config.auto_approve
+
+
+def store_run(
+    session: Session, *, visit_id: int, flags: list[scoring.Flag], first: bool = False
+) -> None:
+    """Keep ``flags`` as the visit's current QC run (``first``: the visit has no run yet)."""
+    previous = None if first else session.execute(_CURRENT_RUN, {"visit_id": visit_id}).first()
     run = previous.run + 1 if previous is not None else 1
     if previous is not None:
         session.execute(_RETIRE_RUN, {"run_id": previous.id})
@@ -173,7 +190,7 @@ def run_qc_and_store(
     session.execute(
         sa.insert(_runs),
         {
-            "visit_id": visit.id,
+            "visit_id": visit_id,
             "run": run,
             "current": True,
             "worst_severity": scoring.worst_severity(flags),
@@ -188,7 +205,7 @@ def run_qc_and_store(
             sa.insert(_flags),
             [
                 {
-                    "visit_id": visit.id,
+                    "visit_id": visit_id,
                     "run": run,
                     "rule": str(flag.rule),
                     "severity": flag.severity,
@@ -200,7 +217,6 @@ def run_qc_and_store(
                 for flag in flags
             ],
         )
-    return flags, config.auto_approve
 
 
 def _public(row: QcFlag) -> FlagPublic:

@@ -22,7 +22,7 @@ from api.deps import (
     get_db,
 )
 from api.errors import Invalid, PayloadTooLarge, UnsupportedMediaType, error_field
-from api.visits import service
+from api.visits import fresh, service
 from api.visits.media import LocalMediaStore, MediaStore
 from api.visits.models import (
     BatchRequest,
@@ -306,12 +306,27 @@ async def run_visit_batch(
 
     def apply() -> Response:
         operations = service.parse_visit_operations(data.operations, files, limit=limit)
+        planned = None
+        if fresh.looks_fresh(operations):  # checked and built before the write transaction
+            with db.session(read_only=True) as session:
+                assignment = service.own_assignment(
+                    session, shopper=user, assignment_id=assignment_id
+                )
+                planned = fresh.plan(
+                    session, assignment=assignment, operations=operations, actor=user, store=store
+                )
         with db.session() as session:
-            assignment = service.own_assignment(session, shopper=user, assignment_id=assignment_id)
-            visit, results = service.run_visit_batch(
-                session, assignment=assignment, operations=operations, actor=user, store=store
-            )
-        return _json({"visit_id": visit.id if visit else None, "results": results})
+            visit_id = None if planned is None else fresh.store(session, planned)
+            if visit_id is None:
+                assignment = service.own_assignment(
+                    session, shopper=user, assignment_id=assignment_id
+                )
+                visit, results = service.run_visit_batch(
+                    session, assignment=assignment, operations=operations, actor=user, store=store
+                )
+                return _json({"visit_id": visit.id if visit else None, "results": results})
+        assert planned is not None
+        return _json({"visit_id": visit_id, "results": fresh.results(planned, visit_id)})
 
     return await anyio.to_thread.run_sync(apply, limiter=_batch_limiter(request))
 

@@ -258,6 +258,33 @@ def attempt_quiz(
 # ---------------------------------------------------------------- check-in
 
 
+def check_start(session: Session, *, assignment: Assignment, now: datetime) -> None:
+    """The rules of checking in on an accepted assignment: inside its visit window, and with the
+    briefing's quiz passed (Conflict)."""
+    if now < assignment.window_start or now > assignment.window_end:
+        raise Conflict(
+            f"The visit window is {assignment.window_start.isoformat()} to "
+            f"{assignment.window_end.isoformat()}.",
+            rule="visit_window",
+        )
+    definition = journey_of(session, version_id=assignment.journey_version_id)
+    if definition.briefing is not None and not _attempts(session, assignment.id)[1]:
+        raise Conflict("Pass the briefing's quiz before you start the visit.", rule="briefing_quiz")
+
+
+def checkin_fields(data: VisitStart) -> dict[str, Any]:
+    """A new visit's columns from its check-in."""
+    return {
+        "client_uuid": str(data.client_uuid),
+        "payload_hash": payload_hash(data.model_dump(mode="json")),
+        "started_at": data.started_at,
+        "checkin_latitude": data.latitude,
+        "checkin_longitude": data.longitude,
+        "checkin_accuracy_m": data.accuracy_m,
+        "device": data.device,
+    }
+
+
 def start_visit(
     session: Session,
     *,
@@ -267,39 +294,19 @@ def start_visit(
     now: datetime | None = None,
 ) -> tuple[Visit, bool]:
     """Check in; returns the visit and whether it was created (False: a resend)."""
-    uuid = str(data.client_uuid)
-    digest = payload_hash(data.model_dump(mode="json"))
+    fields = checkin_fields(data)
+    uuid, digest = fields["client_uuid"], fields["payload_hash"]
     _lock(session, Assignment, assignment.id)
     seen = session.exec(select(Visit).where(Visit.client_uuid == uuid)).first()
     if seen is not None:
         if seen.assignment_id != assignment.id or seen.payload_hash != digest:
             raise _conflict("visit", uuid)
         return seen, False
-    now = now or utcnow()
     if assignment.status == S.accepted:
-        if now < assignment.window_start or now > assignment.window_end:
-            raise Conflict(
-                f"The visit window is {assignment.window_start.isoformat()} to "
-                f"{assignment.window_end.isoformat()}.",
-                rule="visit_window",
-            )
-        definition = journey_of(session, version_id=assignment.journey_version_id)
-        if definition.briefing is not None and not _attempts(session, assignment.id)[1]:
-            raise Conflict(
-                "Pass the briefing's quiz before you start the visit.", rule="briefing_quiz"
-            )
+        check_start(session, assignment=assignment, now=now or utcnow())
     transition(session, assignment, S.in_progress, actor_id=shopper.id, action="visit_started")
     assert assignment.id is not None
-    visit = Visit(
-        assignment_id=assignment.id,
-        client_uuid=uuid,
-        payload_hash=digest,
-        started_at=data.started_at,
-        checkin_latitude=data.latitude,
-        checkin_longitude=data.longitude,
-        checkin_accuracy_m=data.accuracy_m,
-        device=data.device,
-    )
+    visit = Visit(assignment_id=assignment.id, **fields)
     session.add(visit)
     session.flush()
     return visit, True
@@ -399,6 +406,38 @@ def _snapshot(row: Mapping[str, Any]) -> dict[str, Any]:
     )
 
 
+def _step_fields(write: StepInput, now: datetime) -> dict[str, Any]:
+    """The columns a step write sets."""
+    data, body = write.data, write.body
+    return {
+        "client_uuid": write.uuid,
+        "payload_hash": write.digest,
+        "answers": body["answers"],
+        "evidence": body["evidence"],
+        "notes": data.notes,
+        "started_at": _utc(data.started_at),
+        "ended_at": _utc(data.ended_at),
+        "latitude": data.latitude,
+        "longitude": data.longitude,
+        "accuracy_m": data.accuracy_m,
+        "conscious": body["conscious"],
+        "probes": body["probes"],
+        "updated_at": now,
+    }
+
+
+def new_step_row(visit_id: int | None, write: StepInput, now: datetime) -> dict[str, Any]:
+    """The row of a step's first write (every column but the id)."""
+    return {
+        "visit_id": visit_id,
+        "step_key": write.step_key,
+        "revision": 1,
+        "replaced_writes": {},
+        "created_at": now,
+        **_step_fields(write, now),
+    }
+
+
 class _Steps:
     """The step rows that a set of writes touches, as mutable dicts; Core statements store them.
 
@@ -463,33 +502,9 @@ class _Steps:
         errors = step_write_errors(self.definition(session, visit), step_key, write.data)
         if errors:
             raise Invalid(_summary(errors), errors)
-        data, body = write.data, write.body
-        fields = {
-            "client_uuid": uuid,
-            "payload_hash": digest,
-            "answers": body["answers"],
-            "evidence": body["evidence"],
-            "notes": data.notes,
-            "started_at": _utc(data.started_at),
-            "ended_at": _utc(data.ended_at),
-            "latitude": data.latitude,
-            "longitude": data.longitude,
-            "accuracy_m": data.accuracy_m,
-            "conscious": body["conscious"],
-            "probes": body["probes"],
-            "updated_at": utcnow(),
-        }
         before = None
         if row is None:
-            row = {
-                "visit_id": visit.id,
-                "step_key": step_key,
-                "revision": 1,
-                "replaced_writes": {},
-                "created_at": fields["updated_at"],
-                "stored": False,
-                **fields,
-            }
+            row = {**new_step_row(visit.id, write, utcnow()), "stored": False}
             self._new.append(row)
         else:
             before = _snapshot(row) if visit.status == S.returned else None
@@ -498,7 +513,7 @@ class _Steps:
                 row["client_uuid"]: row["payload_hash"],
             }
             row["revision"] += 1
-            row.update(fields)
+            row.update(_step_fields(write, utcnow()))
             if row["stored"]:
                 self._changed[step_key] = row
         self.by_uuid[uuid] = self.by_step[step_key] = row
@@ -599,9 +614,7 @@ def store_media(
     store: MediaStore,
 ) -> tuple[Media, bool]:
     """Keep an uploaded photo, or say why the bytes were refused (``NotAnImage``)."""
-    digest = payload_hash(
-        {"step_key": step_key, "question_key": question_key, "sha256": upload_sha256}
-    )
+    digest = media_digest(step_key, question_key, upload_sha256)
     _lock(session, Visit, visit.id)
     seen = session.exec(select(Media).where(Media.client_uuid == client_uuid)).first()
     if seen is not None:
@@ -610,6 +623,41 @@ def store_media(
         return seen, False
     _editable(assignment, "photos can be uploaded")
     definition = journey_of(session, version_id=assignment.journey_version_id)
+    errors = media_errors(definition, step_key, question_key, image)
+    if errors:
+        raise Invalid(_summary(errors), errors)
+    assert isinstance(image, CleanImage) and visit.id is not None
+    media = Media(
+        **media_row(
+            visit.id,
+            client_uuid=client_uuid,
+            step_key=step_key,
+            question_key=question_key,
+            digest=digest,
+            image=image,
+            storage_key=store.put(image.data),
+            now=utcnow(),
+        )
+    )
+    session.add(media)
+    session.flush()
+    return media, True
+
+
+def media_digest(step_key: str, question_key: str | None, upload_sha256: str) -> str:
+    """A photo upload's payload hash: its form fields and the SHA-256 of the bytes sent."""
+    return payload_hash(
+        {"step_key": step_key, "question_key": question_key, "sha256": upload_sha256}
+    )
+
+
+def media_errors(
+    definition: JourneyDefinition,
+    step_key: str,
+    question_key: str | None,
+    image: CleanImage | NotAnImage,
+) -> list[dict[str, Any]]:
+    """Why a photo cannot be kept: a step or question not of the journey, or not an image."""
     errors = []
     try:
         step = definition.step(step_key)
@@ -628,26 +676,35 @@ def store_media(
             )
     if isinstance(image, NotAnImage):
         errors.append({"step": step_key, "field": "file", "message": str(image)})
-    if errors:
-        raise Invalid(_summary(errors), errors)
-    assert isinstance(image, CleanImage) and visit.id is not None
-    key = store.put(image.data)
-    media = Media(
-        client_uuid=client_uuid,
-        visit_id=visit.id,
-        step_key=step_key,
-        question_key=question_key,
-        payload_hash=digest,
-        sha256=image.sha256,
-        content_type=image.content_type,
-        size=len(image.data),
-        width=image.width,
-        height=image.height,
-        storage_key=key,
-    )
-    session.add(media)
-    session.flush()
-    return media, True
+    return errors
+
+
+def media_row(
+    visit_id: int | None,
+    *,
+    client_uuid: str,
+    step_key: str,
+    question_key: str | None,
+    digest: str,
+    image: CleanImage,
+    storage_key: str,
+    now: datetime,
+) -> dict[str, Any]:
+    """A kept photo's row (every column but the id)."""
+    return {
+        "client_uuid": client_uuid,
+        "visit_id": visit_id,
+        "step_key": step_key,
+        "question_key": question_key,
+        "payload_hash": digest,
+        "sha256": image.sha256,
+        "content_type": image.content_type,
+        "size": len(image.data),
+        "width": image.width,
+        "height": image.height,
+        "storage_key": storage_key,
+        "created_at": now,
+    }
 
 
 def media_for_download(session: Session, *, user: User, client_uuid: str) -> Media:
@@ -687,7 +744,7 @@ def visit_rows(session: Session, *, visit_id: int | None) -> VisitRows:
     return VisitRows(steps, media)
 
 
-def _completeness(
+def completeness(
     definition: JourneyDefinition, rows: VisitRows
 ) -> tuple[list[dict[str, Any]], list[str]]:
     observed = {
@@ -696,6 +753,20 @@ def _completeness(
     }
     uploaded = {row.client_uuid: (row.step_key, row.question_key) for row in rows.media}
     return completeness_errors(definition, observed, uploaded)
+
+
+def checkout_fields(data: VisitSubmit, now: datetime) -> dict[str, Any]:
+    """The visit's columns that its check-out sets, submitted at ``now``."""
+    return {
+        "checkout_client_uuid": str(data.client_uuid),
+        "checkout_hash": payload_hash(data.model_dump(mode="json")),
+        "ended_at": data.ended_at,
+        "submitted_at": now,
+        "checkout_latitude": data.latitude,
+        "checkout_longitude": data.longitude,
+        "checkout_accuracy_m": data.accuracy_m,
+        "updated_at": now,
+    }
 
 
 def submit(
@@ -712,8 +783,8 @@ def submit(
     ``rows``: the visit's rows if the caller loaded them already, after locking the visit (they
     are read, not changed).
     """
-    uuid = str(data.client_uuid)
-    digest = payload_hash(data.model_dump(mode="json"))
+    fields = checkout_fields(data, utcnow())
+    uuid, digest = fields["checkout_client_uuid"], fields["checkout_hash"]
     _lock(session, Visit, visit.id)
     if visit.checkout_client_uuid == uuid:
         if visit.checkout_hash != digest:
@@ -723,7 +794,7 @@ def submit(
     definition = journey_of(session, version_id=assignment.journey_version_id)
     if rows is None:
         rows = visit_rows(session, visit_id=visit.id)
-    errors, missing_media = _completeness(definition, rows)
+    errors, missing_media = completeness(definition, rows)
     if errors:
         raise Invalid(
             f"The visit is not complete: {len(errors)} problem(s). {_summary(errors)}",
@@ -734,14 +805,8 @@ def submit(
     transition(
         session, assignment, S.submitted, actor_id=actor.id, action=action, visit_id=visit.id
     )
-    visit.checkout_client_uuid = uuid
-    visit.checkout_hash = digest
-    visit.ended_at = data.ended_at
-    visit.submitted_at = utcnow()
-    visit.checkout_latitude = data.latitude
-    visit.checkout_longitude = data.longitude
-    visit.checkout_accuracy_m = data.accuracy_m
-    visit.updated_at = utcnow()
+    for name, value in fields.items():
+        setattr(visit, name, value)
     session.add(visit)
     session.flush()
     run_qc_on_submit(
@@ -879,7 +944,7 @@ def run_visit_batch(
     )
 
 
-def _result(index: int, status: int, body: Any) -> dict[str, Any]:
+def operation_result(index: int, status: int, body: Any) -> dict[str, Any]:
     return {"index": index, "status": status, "body": body, "problem": None}
 
 
@@ -916,7 +981,9 @@ def apply_operations(
                 started = [] if created else None
                 rows = VisitRows((), ()) if created else None
                 public = visit_public(session, visit=visit, assignment=assignment, rows=rows)
-                results.append(_result(index, 201 if created else 200, public.model_dump()))
+                results.append(
+                    operation_result(index, 201 if created else 200, public.model_dump())
+                )
                 continue
             if visit is None:
                 raise NotFound(f"Assignment {assignment.id} has no visit yet; start it first.")
@@ -925,7 +992,7 @@ def apply_operations(
                     steps = _Steps(session, visit_id=visit.id, writes=step_writes)
                 ref = VisitRef.of(visit, assignment)  # its status changes with a submit
                 row, _ = steps.apply(session, visit=ref, write=item, actor=actor)
-                results.append(_result(index, 200, step_body(row)))
+                results.append(operation_result(index, 200, step_body(row)))
             elif isinstance(item, MediaInput):
                 assert store is not None
                 media, created = store_media(
@@ -941,7 +1008,9 @@ def apply_operations(
                 )
                 if created and started is not None:
                     started.append(media)
-                results.append(_result(index, 201 if created else 200, media_public(media)))
+                results.append(
+                    operation_result(index, 201 if created else 200, media_public(media))
+                )
             else:
                 if steps is not None:
                     steps.store(session)
@@ -956,7 +1025,7 @@ def apply_operations(
                     session, visit=visit, assignment=assignment, data=item, actor=actor, rows=rows
                 )
                 public = visit_public(session, visit=visit, assignment=assignment, rows=rows)
-                results.append(_result(index, 200, public.model_dump()))
+                results.append(operation_result(index, 200, public.model_dump()))
         except FieldworkError as err:
             results.append(
                 {"index": index, "status": err.status, "body": None, "problem": err.problem()}
@@ -1006,9 +1075,31 @@ def visit_public(
 ) -> VisitPublic:
     note = _return_note(session, assignment)
     definition = journey_of(session, version_id=assignment.journey_version_id)
-    order = {step.key: i for i, (_, step) in enumerate(definition.steps())}
     if rows is None:
         rows = visit_rows(session, visit_id=visit.id)
+    return visit_body(
+        visit,
+        status=assignment.status,
+        journey_version_id=assignment.journey_version_id,
+        definition=definition,
+        rows=rows,
+        return_note=note,
+    )
+
+
+def visit_body(
+    visit: Any,
+    *,
+    status: AssignmentStatus,
+    journey_version_id: int,
+    definition: JourneyDefinition,
+    rows: VisitRows,
+    return_note: tuple[str | None, datetime | None] = (None, None),
+) -> VisitPublic:
+    """A visit as the API answers it; ``visit`` is its row read by attribute (a Visit, or the
+    columns of one about to be inserted)."""
+    note = return_note
+    order = {step.key: i for i, (_, step) in enumerate(definition.steps())}
     steps = sorted(rows.steps, key=lambda row: order.get(row.step_key, len(order)))
     media = rows.media
     uploaded = {m.client_uuid for m in media}
@@ -1028,8 +1119,8 @@ def visit_public(
         id=visit.id,
         client_uuid=visit.client_uuid,
         assignment_id=visit.assignment_id,
-        status=assignment.status,
-        journey_version_id=assignment.journey_version_id,
+        status=status,
+        journey_version_id=journey_version_id,
         started_at=visit.started_at,
         checkin=GeoPublic(
             latitude=visit.checkin_latitude,
