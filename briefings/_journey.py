@@ -3,6 +3,7 @@
 import math
 from collections.abc import Iterable, Iterator
 from enum import StrEnum
+from functools import cached_property
 from typing import Annotated, Literal, Protocol, TypeVar
 
 from pydantic import BeforeValidator, Field, ValidationInfo, field_validator
@@ -295,7 +296,18 @@ class JourneyDefinition(DefinitionModel):
 
     def step(self, key: str) -> Step:
         """The step with this key; KeyError if there is none."""
-        return _find((step for _, step in self.steps()), key, "step")
+        found = self._steps_by_key.get(key)
+        if found is None:
+            raise KeyError(f"no step with key '{key}'")
+        return found
+
+    @cached_property
+    def _steps_by_key(self) -> dict[str, Step]:
+        # Looked up for every answer a visit sends; the definition is immutable (frozen).
+        index: dict[str, Step] = {}
+        for _, step in self.steps():
+            index.setdefault(step.key, step)
+        return index
 
     def question(self, key: str) -> Question:
         """The question with this key; KeyError if there is none."""

@@ -7,7 +7,7 @@ is summarised in ``QcSummary`` for the review queue.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -100,6 +100,7 @@ _PROJECT_AND_LOCATION = (
 _CURRENT_RUN = sa.select(_runs.c.id, _runs.c.run).where(
     _runs.c.visit_id == sa.bindparam("visit_id"), _runs.c.current
 )
+_NEW_RUN, _NEW_FLAG = sa.insert(_runs), sa.insert(_flags)
 _RETIRE_RUN = sa.update(_runs).where(_runs.c.id == sa.bindparam("run_id")).values(current=False)
 
 
@@ -153,10 +154,15 @@ def run_qc_and_store(
 
 
 def check_visit(
-    session: Session, *, data: scoring.VisitData, journey: JourneyDefinition
+    session: Session,
+    *,
+    data: scoring.VisitData,
+    journey: JourneyDefinition,
+    other_visit_hashes: Mapping[str, int] | None = None,
 ) -> tuple[list[scoring.Flag], bool]:
     """The QC flags of a visit (reads only), and whether its project auto-approves clean
-    visits. ``data.visit_id`` may be 0 for a visit not stored yet."""
+    visits. ``other_visit_hashes``: as ``scoring.run_qc`` takes them, if the caller knows them
+    (else they are read)."""
     found = session.execute(_PROJECT_AND_LOCATION, {"location_id": data.location_id}).one()
     config = QcConfig.model_validate(found.qc or {})
     location = scoring.LocationData(
@@ -172,51 +178,60 @@ def check_visit(
         settings=config.settings,
         other_visit_hashes=hashes_elsewhere(
             session, visit_id=data.visit_id, hashes=list(data.media_hashes.values())
-        ),
+        )
+        if other_visit_hashes is None
+        else other_visit_hashes,
     )
     return flags, config.auto_approve
 
 
-def store_run(
-    session: Session, *, visit_id: int, flags: list[scoring.Flag], first: bool = False
-) -> None:
-    """Keep ``flags`` as the visit's current QC run (``first``: the visit has no run yet)."""
-    previous = None if first else session.execute(_CURRENT_RUN, {"visit_id": visit_id}).first()
-    run = previous.run + 1 if previous is not None else 1
+def store_run(session: Session, *, visit_id: int, flags: list[scoring.Flag]) -> None:
+    """Keep ``flags`` as the visit's new current QC run."""
+    previous = session.execute(_CURRENT_RUN, {"visit_id": visit_id}).first()
     if previous is not None:
         session.execute(_RETIRE_RUN, {"run_id": previous.id})
+    run = previous.run + 1 if previous is not None else 1
+    store_runs(session, [(visit_id, run, flags)])
+
+
+def store_runs(
+    session: Session | sa.Connection, runs: Sequence[tuple[int, int, list[scoring.Flag]]]
+) -> None:
+    """Insert QC runs, each (visit id, run number, flags), as their visits' current ones (the
+    caller has retired any earlier run)."""
     now = utcnow()
-    counts = Counter(flag.severity for flag in flags)
-    session.execute(
-        sa.insert(_runs),
-        {
-            "visit_id": visit_id,
-            "run": run,
-            "current": True,
-            "worst_severity": scoring.worst_severity(flags),
-            "info_count": counts[scoring.Severity.info],
-            "warn_count": counts[scoring.Severity.warn],
-            "fail_count": counts[scoring.Severity.fail],
-            "created_at": now,
-        },
-    )
-    if flags:
-        session.execute(
-            sa.insert(_flags),
-            [
-                {
-                    "visit_id": visit_id,
-                    "run": run,
-                    "rule": str(flag.rule),
-                    "severity": flag.severity,
-                    "step_key": flag.step_key,
-                    "question_key": flag.question_key,
-                    "message": flag.message[:2000],
-                    "created_at": now,
-                }
-                for flag in flags
-            ],
+    run_rows, flag_rows = [], []
+    for visit_id, run, flags in runs:
+        counts = Counter(flag.severity for flag in flags)
+        run_rows.append(
+            {
+                "visit_id": visit_id,
+                "run": run,
+                "current": True,
+                "worst_severity": scoring.worst_severity(flags),
+                "info_count": counts[scoring.Severity.info],
+                "warn_count": counts[scoring.Severity.warn],
+                "fail_count": counts[scoring.Severity.fail],
+                "created_at": now,
+            }
         )
+        flag_rows += [
+            {
+                "visit_id": visit_id,
+                "run": run,
+                "rule": str(flag.rule),
+                "severity": flag.severity,
+                "step_key": flag.step_key,
+                "question_key": flag.question_key,
+                "message": flag.message[:2000],
+                "created_at": now,
+            }
+            for flag in flags
+        ]
+    if run_rows:
+        session.execute(_NEW_RUN, run_rows)
+    if flag_rows:
+        session.execute(_NEW_FLAG, flag_rows)
 
 
 def _public(row: QcFlag) -> FlagPublic:

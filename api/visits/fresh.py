@@ -14,21 +14,24 @@ or a snapshot that changed before the write.
 
 from __future__ import annotations
 
+import logging
+import threading
 from dataclasses import dataclass
 from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import bindparam, insert, literal, select, union_all, update
+from sqlalchemy import bindparam, insert, select, union_all, update
 from sqlmodel import Session
 
 from api.accounts.models import User
 from api.assignments.models import Assignment, AssignmentStatus
 from api.audit.models import AuditEntry
 from api.common import utcnow
+from api.db import Database
 from api.errors import FieldworkError
 from api.events.service import assignment_transitioned
-from api.qc.service import check_visit, hashes_elsewhere, store_run, visit_data
+from api.qc.service import check_visit, hashes_elsewhere, store_runs, visit_data
 from api.visits import service
 from api.visits.media import CleanImage, MediaStore
 from api.visits.models import Media, StepObservation, Visit, VisitStart, VisitSubmit
@@ -37,21 +40,29 @@ from briefings import JourneyDefinition
 from scoring import Flag
 
 S = AssignmentStatus
+logger = logging.getLogger(__name__)
 _assignments = Assignment.__table__  # type: ignore[attr-defined]
 _visits = Visit.__table__  # type: ignore[attr-defined]
 _steps = StepObservation.__table__  # type: ignore[attr-defined]
 _media = Media.__table__  # type: ignore[attr-defined]
 _audit = AuditEntry.__table__  # type: ignore[attr-defined]
 
-# Built once: any client_uuid of the batch already stored (a resend, or a clash).
+# Built once. The client UUIDs of a batch that are stored already (a resend, or a clash).
 _SEEN = union_all(
-    select(literal(1)).where(_visits.c.client_uuid == bindparam("visit_uuid")),
-    select(literal(1)).where(_steps.c.client_uuid.in_(bindparam("step_uuids", expanding=True))),
-    select(literal(1)).where(_media.c.client_uuid.in_(bindparam("media_uuids", expanding=True))),
-).limit(1)
-_ASSIGNMENT = (
-    select(_assignments.c.status, _assignments.c.updated_at)
-    .where(_assignments.c.id == bindparam("id"))
+    select(_visits.c.client_uuid).where(
+        _visits.c.client_uuid.in_(bindparam("visit_uuids", expanding=True))
+    ),
+    select(_steps.c.client_uuid).where(
+        _steps.c.client_uuid.in_(bindparam("step_uuids", expanding=True))
+    ),
+    select(_media.c.client_uuid).where(
+        _media.c.client_uuid.in_(bindparam("media_uuids", expanding=True))
+    ),
+)
+_ASSIGNMENTS = (
+    select(_assignments.c.id, _assignments.c.status, _assignments.c.updated_at)
+    .where(_assignments.c.id.in_(bindparam("ids", expanding=True)))
+    .order_by(_assignments.c.id)
     .with_for_update()  # PostgreSQL; SQLite's writer holds the database already
 )
 _SUBMITTED = (
@@ -59,7 +70,7 @@ _SUBMITTED = (
     .where(_assignments.c.id == bindparam("b_id"))
     .values(status=bindparam("status"), updated_at=bindparam("updated_at"))
 )
-_NEW_VISIT = insert(_visits).returning(_visits.c.id)
+_NEW_VISITS = insert(_visits).returning(_visits.c.id, sort_by_parameter_order=True)
 _NEW_AUDIT, _NEW_MEDIA, _NEW_STEPS = insert(_audit), insert(_media), insert(_steps)
 
 
@@ -76,7 +87,6 @@ class FreshVisit:
     visit: dict[str, Any]
     steps: list[dict[str, Any]]  # in the batch's order
     media: list[dict[str, Any]]
-    hashes_elsewhere: dict[str, int]
     flags: list[Flag]
     now: datetime
 
@@ -127,9 +137,6 @@ def plan(
     except FieldworkError:
         return None
     checkin = service.checkin_fields(start)
-    seen = session.execute(_SEEN, _seen_params(checkin["client_uuid"], steps, photos)).first()
-    if seen is not None:
-        return None
     definition = service.journey_of(session, version_id=assignment.journey_version_id)
     for write in steps:
         if step_write_errors(definition, write.step_key, write.data):
@@ -169,7 +176,8 @@ def plan(
         steps=rows.steps,
         media=[(row["client_uuid"], row["sha256"]) for row in media_rows],
     )
-    flags, auto_approve = check_visit(session, data=data, journey=definition)
+    # Checked as if its photos were in no other visit; the write makes sure of that.
+    flags, auto_approve = check_visit(session, data=data, journey=definition, other_visit_hashes={})
     if auto_approve:
         return None  # approving also materialises results: the general way does all of it
     for row, photo in zip(media_rows, photos, strict=True):
@@ -185,80 +193,175 @@ def plan(
         visit=visit,
         steps=step_rows,
         media=media_rows,
-        hashes_elsewhere=hashes_elsewhere(
-            session, visit_id=0, hashes=[row["sha256"] for row in media_rows]
-        ),
         flags=flags,
         now=now,
     )
 
 
-def _seen_params(
-    visit_uuid: str, steps: list[service.StepInput], photos: list[service.MediaInput]
-) -> dict[str, Any]:
+def _uuids(visit_uuid: str, operations: list[service.Parsed]) -> tuple[str, set[str], set[str]]:
+    """A fresh visit's client UUIDs: the visit's, its steps' and its photos'."""
+    steps = {op.uuid for op in operations if isinstance(op, service.StepInput)}
+    photos = {str(op.fields.client_uuid) for op in operations if isinstance(op, service.MediaInput)}
+    return visit_uuid, steps, photos
+
+
+def _seen_params(uuids: list[tuple[str, set[str], set[str]]]) -> dict[str, list[str]]:
     return {
-        "visit_uuid": visit_uuid,
-        "step_uuids": [write.uuid for write in steps],
-        "media_uuids": [str(photo.fields.client_uuid) for photo in photos],
+        "visit_uuids": [visit for visit, _, _ in uuids],
+        "step_uuids": [uuid for _, steps, _ in uuids for uuid in steps],
+        "media_uuids": [uuid for _, _, photos in uuids for uuid in photos],
     }
 
 
 def store(session: Session, fresh: FreshVisit) -> int | None:
-    """Insert the planned visit if nothing it was checked against changed since, and return its
-    id; else None, having written nothing."""
-    assignment = fresh.assignment
+    """``store_many`` of one visit."""
+    return store_many(session, [fresh])[0]
+
+
+def store_many(session: Session, plans: list[FreshVisit]) -> list[int | None]:
+    """Insert the planned visits whose snapshot still holds, all with the same few statements;
+    the visits' ids, or None for a plan that changed (it wrote nothing): another visit was
+    started on its assignment or took one of its UUIDs, or one of its photos turned up in
+    another visit (QC must see that), meanwhile or earlier in ``plans``."""
     # Core statements on the session's connection: the ORM adds nothing to these.
     db = session.connection()
-    found = db.execute(_ASSIGNMENT, {"id": assignment.id}).first()
-    if found is None or (found.status, found.updated_at) != (S.accepted, assignment.updated_at):
-        return None
-    steps = [op for op in fresh.operations if isinstance(op, service.StepInput)]
-    photos = [op for op in fresh.operations if isinstance(op, service.MediaInput)]
-    params = _seen_params(fresh.visit["client_uuid"], steps, photos)
-    if db.execute(_SEEN, params).first() is not None:
-        return None
-    hashes = [row["sha256"] for row in fresh.media]
-    if hashes_elsewhere(session, visit_id=0, hashes=hashes) != fresh.hashes_elsewhere:
-        return None  # a photo became a duplicate meanwhile: QC must see it
-    now, actor_id = fresh.now, fresh.actor.id
-    db.execute(_SUBMITTED, {"b_id": assignment.id, "status": S.submitted, "updated_at": now})
+    ids = sorted({plan.assignment.id for plan in plans})
+    found = {row.id: row for row in db.execute(_ASSIGNMENTS, {"ids": ids})}
+    uuids = [_uuids(plan.visit["client_uuid"], plan.operations) for plan in plans]
+    seen = set(db.execute(_SEEN, _seen_params(uuids)).scalars())
+    hashes = sorted({row["sha256"] for plan in plans for row in plan.media})
+    elsewhere = hashes_elsewhere(session, visit_id=0, hashes=hashes)
+    kept: list[FreshVisit] = []
+    taken_assignments: set[int | None] = set()
+    taken_hashes: set[str] = set()
+    for plan, (visit_uuid, steps, photos) in zip(plans, uuids, strict=True):
+        assignment = plan.assignment
+        row = found.get(assignment.id)
+        own_hashes = {media["sha256"] for media in plan.media}
+        if (
+            row is None
+            or (row.status, row.updated_at) != (S.accepted, assignment.updated_at)
+            or assignment.id in taken_assignments
+            or not seen.isdisjoint({visit_uuid, *steps, *photos})
+            or not own_hashes.isdisjoint(elsewhere)
+            or not taken_hashes.isdisjoint(own_hashes)
+        ):
+            continue
+        kept.append(plan)
+        taken_assignments.add(assignment.id)
+        seen |= {visit_uuid, *steps, *photos}
+        taken_hashes |= own_hashes
+    stored = _insert(session, kept) if kept else {}
+    return [stored.get(id(plan)) for plan in plans]
+
+
+def _insert(session: Session, plans: list[FreshVisit]) -> dict[int, int]:
+    """Write checked plans: id(plan) → its visit's id."""
+    db = session.connection()
+    db.execute(
+        _SUBMITTED,
+        [{"b_id": p.assignment.id, "status": S.submitted, "updated_at": p.now} for p in plans],
+    )
     db.execute(
         _NEW_AUDIT,
         [
             {
-                "at": now,
-                "actor_id": actor_id,
+                "at": plan.now,
+                "actor_id": plan.actor.id,
                 "entity": "assignment",
-                "entity_id": assignment.id,
+                "entity_id": plan.assignment.id,
                 "action": action,
                 "from_state": before,
                 "to_state": after,
                 "comment": "",
                 "data": {},
             }
+            for plan in plans
             for action, before, after in (
                 ("visit_started", S.accepted, S.in_progress),
                 ("submitted", S.in_progress, S.submitted),
             )
         ],
     )
-    visit_id: int = db.execute(_NEW_VISIT, fresh.visit).scalar_one()
-    for row in (*fresh.steps, *fresh.media):
-        row["visit_id"] = visit_id
-    if fresh.media:
-        db.execute(_NEW_MEDIA, fresh.media)
-    db.execute(_NEW_STEPS, fresh.steps)
-    store_run(session, visit_id=visit_id, flags=fresh.flags, first=True)
-    assignment.updated_at = now
-    # The events of the two transitions, as the general way sends them (check-in's before the
-    # visit has an id).
-    for before, after, of_visit in (
-        (S.accepted, S.in_progress, None),
-        (S.in_progress, S.submitted, visit_id),
-    ):
-        assignment.status = after
-        assignment_transitioned(session, assignment=assignment, before=before, visit_id=of_visit)
-    return visit_id
+    visit_ids = db.execute(_NEW_VISITS, [plan.visit for plan in plans]).scalars().all()
+    pairs = list(zip(plans, visit_ids, strict=True))
+    for plan, visit_id in pairs:
+        for row in (*plan.steps, *plan.media):
+            row["visit_id"] = visit_id
+    media = [row for plan in plans for row in plan.media]
+    if media:
+        db.execute(_NEW_MEDIA, media)
+    db.execute(_NEW_STEPS, [row for plan in plans for row in plan.steps])
+    store_runs(db, [(visit_id, 1, plan.flags) for plan, visit_id in pairs])
+    for plan, visit_id in pairs:
+        assignment = plan.assignment
+        assignment.updated_at = plan.now
+        # The events of the two transitions, as the general way sends them (check-in's before
+        # the visit has an id).
+        for before, after, of_visit in (
+            (S.accepted, S.in_progress, None),
+            (S.in_progress, S.submitted, visit_id),
+        ):
+            assignment.status = after
+            assignment_transitioned(
+                session, assignment=assignment, before=before, visit_id=of_visit
+            )
+    return {id(plan): visit_id for plan, visit_id in pairs}
+
+
+class GroupWriter:
+    """Stores the fresh visits of one process's threads together (group commit).
+
+    A thread with a plan queues it; if no other thread is writing, it takes the write slot and
+    stores everything queued by then in one transaction, ``store_many``. Plans queued meanwhile
+    wait for that transaction, and the next writer stores them. On SQLite, where the writers
+    of all processes take turns, a turn then stores several visits for little more than the
+    cost of one.
+    """
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._turn = threading.Condition()
+        self._queue: list[_Job] = []
+        self._writing = False
+
+    def store(self, plan: FreshVisit) -> int | None:
+        """The stored visit's id; None if the plan no longer holds (it wrote nothing)."""
+        job = _Job(plan)
+        with self._turn:
+            self._queue.append(job)
+            while self._writing and not job.done:
+                self._turn.wait()
+            if job.done:
+                return job.visit_id
+            self._writing = True
+            jobs, self._queue = self._queue, []
+        try:
+            self._write(jobs)
+        finally:
+            with self._turn:
+                self._writing = False
+                self._turn.notify_all()
+        return job.visit_id
+
+    def _write(self, jobs: list[_Job]) -> None:
+        try:
+            with self._db.session() as session:
+                visit_ids = store_many(session, [job.plan for job in jobs])
+        except Exception:
+            # Each plan goes the general way in a transaction of its own, which answers (or
+            # fails) for itself; nothing of this one was kept.
+            logger.exception("storing %d fresh visits together failed", len(jobs))
+            visit_ids = [None] * len(jobs)
+        for job, visit_id in zip(jobs, visit_ids, strict=True):
+            job.visit_id, job.done = visit_id, True
+
+
+@dataclass
+class _Job:
+    plan: FreshVisit
+    visit_id: int | None = None
+    done: bool = False
 
 
 def results(fresh: FreshVisit, visit_id: int) -> list[dict[str, Any]]:

@@ -281,7 +281,7 @@ class VisitBatchRoute(LengthCheckedRoute):
 # Whole-visit batches of one process run on a few threads: their write transactions take turns
 # anyway (one writer at a time on SQLite, row locks on PostgreSQL), and forty threads parsing
 # and checking at once only took the interpreter from the one holding the write slot.
-BATCH_THREADS = 4
+BATCH_THREADS = 2
 
 
 def _batch_limiter(request: Request) -> anyio.CapacityLimiter:
@@ -290,6 +290,14 @@ def _batch_limiter(request: Request) -> anyio.CapacityLimiter:
     if limiter is None:
         limiter = request.app.state.batch_limiter = anyio.CapacityLimiter(BATCH_THREADS)
     return limiter
+
+
+def _group_writer(request: Request) -> fresh.GroupWriter:
+    """The app's writer of fresh visits, made on first use (in the event loop's thread)."""
+    writer: fresh.GroupWriter | None = getattr(request.app.state, "fresh_writer", None)
+    if writer is None:
+        writer = request.app.state.fresh_writer = fresh.GroupWriter(get_db(request))
+    return writer
 
 
 async def run_visit_batch(
@@ -304,9 +312,10 @@ async def run_visit_batch(
     data, files = await _visit_batch_input(request, limit)
     db = get_db(request)
 
+    writer = _group_writer(request)
+
     def apply() -> Response:
         operations = service.parse_visit_operations(data.operations, files, limit=limit)
-        planned = None
         if fresh.looks_fresh(operations):  # checked and built before the write transaction
             with db.session(read_only=True) as session:
                 assignment = service.own_assignment(
@@ -315,18 +324,15 @@ async def run_visit_batch(
                 planned = fresh.plan(
                     session, assignment=assignment, operations=operations, actor=user, store=store
                 )
+            visit_id = None if planned is None else writer.store(planned)
+            if planned is not None and visit_id is not None:
+                return _json({"visit_id": visit_id, "results": fresh.results(planned, visit_id)})
         with db.session() as session:
-            visit_id = None if planned is None else fresh.store(session, planned)
-            if visit_id is None:
-                assignment = service.own_assignment(
-                    session, shopper=user, assignment_id=assignment_id
-                )
-                visit, results = service.run_visit_batch(
-                    session, assignment=assignment, operations=operations, actor=user, store=store
-                )
-                return _json({"visit_id": visit.id if visit else None, "results": results})
-        assert planned is not None
-        return _json({"visit_id": visit_id, "results": fresh.results(planned, visit_id)})
+            assignment = service.own_assignment(session, shopper=user, assignment_id=assignment_id)
+            visit, results = service.run_visit_batch(
+                session, assignment=assignment, operations=operations, actor=user, store=store
+            )
+        return _json({"visit_id": visit.id if visit else None, "results": results})
 
     return await anyio.to_thread.run_sync(apply, limiter=_batch_limiter(request))
 

@@ -77,7 +77,7 @@ def test_a_fresh_visit_stores_and_answers_what_the_general_way_does(
 ) -> None:
     planned, stored_fresh = [], []
     monkeypatch.setattr(fresh, "plan", _recording(fresh.plan, planned))
-    monkeypatch.setattr(fresh, "store", _recording(fresh.store, stored_fresh))
+    monkeypatch.setattr(fresh, "store_many", _recording(fresh.store_many, stored_fresh))
     emitted: list[Any] = []
     monkeypatch.setattr(events, "emit", _recording(events.emit, emitted, argument=1))
     first, second = field.assignment(), field.assignment()
@@ -88,7 +88,7 @@ def test_a_fresh_visit_stores_and_answers_what_the_general_way_does(
     emitted.clear()
     quick = send(field, first, operations, files)
     assert statuses(quick) == [201, 201, 200, 201, 200, 200]
-    assert planned[-1] is not None and stored_fresh[-1] is not None  # it took the short way
+    assert planned[-1] is not None and stored_fresh[-1] == [quick.json()["visit_id"]]
     fresh_events = list(emitted)
 
     monkeypatch.setattr(fresh, "looks_fresh", lambda operations: False)
