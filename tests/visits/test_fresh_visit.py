@@ -6,6 +6,7 @@ the general way."""
 from __future__ import annotations
 
 import json
+import threading
 import uuid
 from pathlib import Path
 from typing import Any
@@ -51,7 +52,7 @@ def normal(value: Any, back: dict[str, str]) -> Any:
     return value
 
 
-def stored(field: Field, assignment_id: int) -> dict[str, Any]:
+def stored_rows(field: Field, assignment_id: int) -> dict[str, Any]:
     """Every row the visit of ``assignment_id`` wrote, as plain data."""
     with field.db.session() as session:
         visit = session.exec(select(Visit).where(Visit.assignment_id == assignment_id)).one()
@@ -100,9 +101,9 @@ def test_a_fresh_visit_stores_and_answers_what_the_general_way_does(
     assert len(stored_fresh) == 1  # the general way this time
 
     assert normal(general.json(), back) == normal(quick.json(), {})
-    rows = stored(field, first)
+    rows = stored_rows(field, first)
     assert rows["qc_flags"], "the check-in far from the shop should raise a flag"
-    assert normal(stored(field, second), back) == normal(rows, {})
+    assert normal(stored_rows(field, second), back) == normal(rows, {})
     kinds = [(e.type, e.state, e.visit_id is None) for e in fresh_events]
     assert kinds == [(e.type, e.state, e.visit_id is None) for e in emitted]
     assert [kind[0] for kind in kinds] == [
@@ -123,8 +124,13 @@ def _recording(function: Any, calls: list[Any], argument: int | None = None) -> 
     return recorded
 
 
-def _plan(field: Field, assignment_id: int, store: LocalMediaStore) -> fresh.FreshVisit:
-    operations, files = whole_visit()
+def _plan(
+    field: Field,
+    assignment_id: int,
+    store: LocalMediaStore,
+    visit: tuple[list[dict[str, Any]], dict[str, bytes]] | None = None,
+) -> fresh.FreshVisit:
+    operations, files = visit or whole_visit()
     parsed = service.parse_visit_operations(
         [VisitBatchOperation.model_validate(op) for op in operations], files, limit=10**6
     )
@@ -177,3 +183,79 @@ def test_a_plan_whose_photo_turned_up_elsewhere_writes_nothing(
         assert (
             session.exec(select(Visit).where(Visit.assignment_id == assignment_id)).first() is None
         )
+
+
+def test_plans_stored_together_keep_apart_what_clashes(field: Field, tmp_path: Path) -> None:
+    """One group transaction stores the plans that still hold; a second plan of the same
+    assignment (the same visit sent twice at once) and a plan whose photo another plan of the
+    group holds go the general way, which answers them."""
+    store = LocalMediaStore(tmp_path)
+    first, second, third = field.assignment(), field.assignment(), field.assignment()
+    for assignment_id in (first, second, third):
+        field.pass_quiz(assignment_id)
+    visit, same_photos = whole_visit(), whole_visit()
+    others = whole_visit()
+    others[1].update({"p0": photo_bytes(noise=True), "p1": photo_bytes("PNG", noise=True)})
+    plans = [
+        _plan(field, first, store, visit),
+        _plan(field, first, store, visit),
+        _plan(field, second, store, same_photos),
+        _plan(field, third, store, others),
+    ]
+    with field.db.session() as session:
+        stored = fresh.store_many(session, plans)
+    assert stored[0] is not None and stored[3] is not None
+    assert stored[1:3] == [None, None]
+    assert field.count(Visit) == 2
+
+    resend = send(field, first, *visit)
+    assert statuses(resend) == [200] * 6
+    assert resend.json()["visit_id"] == stored[0]
+    duplicate = send(field, second, *same_photos)
+    assert statuses(duplicate) == [201, 201, 200, 201, 200, 200]
+    assert "duplicate_photo" in {flag["rule"] for flag in stored_rows(field, second)["qc_flags"]}
+
+
+def test_a_failed_group_write_leaves_its_visits_to_the_general_way(
+    field: Field, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(session: Session, plans: list[fresh.FreshVisit]) -> list[int | None]:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(fresh, "store_many", broken)
+    assignment_id = field.assignment()
+    field.pass_quiz(assignment_id)
+    response = send(field, assignment_id, *whole_visit())
+    assert statuses(response) == [201, 201, 200, 201, 200, 200]
+    assert (field.count(Visit), field.count(StepObservation), field.count(Media)) == (1, 2, 2)
+
+
+def test_the_group_writer_answers_every_thread_with_its_own_visit(
+    field: Field, tmp_path: Path
+) -> None:
+    store = LocalMediaStore(tmp_path)
+    plans = []
+    for _ in range(6):
+        assignment_id = field.assignment()
+        field.pass_quiz(assignment_id)
+        operations, _ = whole_visit()
+        photos = {"p0": photo_bytes(noise=True), "p1": photo_bytes("PNG", noise=True)}
+        plans.append(_plan(field, assignment_id, store, (operations, photos)))
+    writer = fresh.GroupWriter(field.db)
+    start = threading.Barrier(len(plans))
+    answers: dict[int, int | None] = {}
+
+    def write(n: int) -> None:
+        start.wait()
+        answers[n] = writer.store(plans[n])
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(len(plans))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(answers) == list(range(len(plans)))
+    with field.db.session() as session:
+        for n, plan in enumerate(plans):
+            visit = session.get(Visit, answers[n])
+            assert visit is not None and visit.assignment_id == plan.assignment.id
