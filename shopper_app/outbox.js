@@ -16,6 +16,7 @@ const RUN_MAX_PHOTO_BYTES = 8 * 1024 * 1024;
 const BACKOFF_BASE_MS = 1000;
 const BACKOFF_MAX_MS = 60000;
 const TICK_MS = 15000;
+const READ_MARGIN_MS = 10000; // reading the answer after the request's timeout
 
 export const events = new EventTarget();
 let draining = false;
@@ -37,7 +38,7 @@ export async function enqueue(op) {
   if (op.kind === "step") {
     // A newer version of a step replaces the one still waiting: only the last one matters.
     for (const old of await pending()) {
-      if (old.kind === "step" && old.assignmentId === op.assignmentId && old.stepKey === op.stepKey && !old.inFlight) {
+      if (old.kind === "step" && old.assignmentId === op.assignmentId && old.stepKey === op.stepKey && !sending(old)) {
         await db.del("outbox", old.seq);
       }
     }
@@ -79,7 +80,7 @@ export async function pendingFor(assignmentId) {
 export async function cancelMedia(assignmentId, clientUuid) {
   const op = (await all()).find((o) => o.kind === "media" && o.assignmentId === assignmentId && o.clientUuid === clientUuid);
   if (!op) return false;
-  const dropped = (await db.update("outbox", op.seq, (current) => (current && !current.inFlight ? null : undefined))) === null;
+  const dropped = (await db.update("outbox", op.seq, (current) => (current && !sending(current) ? null : undefined))) === null;
   if (dropped) await notify();
   return dropped;
 }
@@ -147,14 +148,27 @@ function schedule(ms) {
   timer = setTimeout(drain, ms);
 }
 
+/**
+ * Whether an operation is being sent: marked in flight by a request that may still be running. A
+ * page closed mid-request leaves the mark behind; once that request would have timed out, the
+ * operation is an ordinary queued write again (it can be cancelled or replaced), and it is sent
+ * with the next run.
+ */
+function sending(op) {
+  return Boolean(op.inFlight) && (op.inFlightUntil || 0) > Date.now();
+}
+
 /** Sends the run at the head of the queue; resolves to "next" or "stop" (draining). */
 async function sendRun(queue) {
-  const ops = await claim(nextRun(queue));
+  const run = nextRun(queue);
+  // Each photo gets the time its own upload had, so a slow link still gets a run through.
+  const timeoutMs = api.TIMEOUT_MS * Math.max(1, run.filter((op) => op.kind === "media").length);
+  const ops = await claim(run, Date.now() + timeoutMs + READ_MARGIN_MS);
   if (!ops.length) return "next";
   const { assignmentId } = ops[0];
   let response;
   try {
-    response = await post(assignmentId, ops);
+    response = await post(assignmentId, ops, timeoutMs);
   } catch (error) {
     for (const op of ops) await keep(op, { inFlight: false });
     return handleError(ops, error);
@@ -204,17 +218,17 @@ function nextRun(queue) {
  * moment is either cancelled (and left out) or found in flight (and sent). Resolves to the
  * operations still queued: a cancelled photo or a replaced step is left out.
  */
-async function claim(run) {
+async function claim(run, until) {
   const claimed = [];
   for (const op of run) {
-    const current = await keep(op, { inFlight: true });
+    const current = await keep(op, { inFlight: true, inFlightUntil: until });
     if (current) claimed.push(current);
   }
   return claimed;
 }
 
 /** One whole-visit batch request: JSON, or multipart with a part per photo when there are any. */
-function post(assignmentId, ops) {
+function post(assignmentId, ops, timeoutMs) {
   const path = `/assignments/${assignmentId}/visit/batch`;
   const operations = { operations: ops.map(operation) };
   const photos = ops.filter((op) => op.kind === "media");
@@ -222,8 +236,7 @@ function post(assignmentId, ops) {
   const form = new FormData();
   form.append("operations", JSON.stringify(operations));
   for (const op of photos) form.append(part(op), op.blob, op.filename || "photo.jpg");
-  // Each photo gets the time its own upload had, so a slow link still gets a run through.
-  return api.upload(path, form, api.TIMEOUT_MS * photos.length);
+  return api.upload(path, form, timeoutMs);
 }
 
 const part = (op) => `photo-${op.seq}`;

@@ -180,3 +180,34 @@ def test_a_step_edited_and_left_with_back_is_sent_again_without_the_removed_phot
     flows.wait_all_sent(page)
     assert_submitted_with_receipt(field, replacement)
     assert stored_media(field) == {replacement: (900, 900)}
+
+
+# Marks a queued photo upload as being sent, by a request that runs until `until` (ms since
+# the epoch), as a page that was closed mid-request leaves it.
+MARK_IN_FLIGHT = """async ({clientUuid, until}) => {
+    const db = await import("./db.js");
+    const op = (await db.getAll("outbox")).find((o) => o.clientUuid === clientUuid);
+    await db.put("outbox", {...op, inFlight: true, inFlightUntil: until});
+}"""
+
+
+def test_a_photo_left_in_flight_by_a_closed_page_can_be_removed_once_that_request_is_over(
+    page: Page, context: Any, field: Field
+) -> None:
+    reach_till(page, field, offline=context)
+    stale, live = take_photo(page, WIDE), take_photo(page, SQUARE)
+    wait_queued_photos(page, {stale, live})
+    now_ms = page.evaluate("Date.now()")
+    page.evaluate(MARK_IN_FLIGHT, {"clientUuid": stale, "until": now_ms - 1000})
+    page.evaluate(MARK_IN_FLIGHT, {"clientUuid": live, "until": now_ms + 600_000})
+    page.reload()  # the app starts again offline, at the same step
+    expect(flows.question(page, "receipt_photo").locator(".thumb")).to_have_count(2)
+
+    remove_photo(page, stale)
+    remove_photo(page, live)
+    # The one whose request is over is dropped; the one another request may still be sending
+    # is not (it goes out, and the server keeps it unreferenced).
+    wait_queued_photos(page, {live})
+    context.set_offline(False)
+    flows.wait_all_sent(page)
+    assert set(stored_media(field)) == {live}
