@@ -278,9 +278,10 @@ class VisitBatchRoute(LengthCheckedRoute):
         return PayloadTooLarge(f"A batch may be at most {limit:,} bytes.", limit=limit)
 
 
-# Whole-visit batches of one process run on a few threads: their write transactions take turns
-# anyway (one writer at a time on SQLite, row locks on PostgreSQL), and forty threads parsing
-# and checking at once only took the interpreter from the one holding the write slot.
+# Whole-visit batches of one process run on two threads: their writes take turns anyway (one
+# writer at a time on SQLite; fresh visits go together, fresh.GroupWriter), and every further
+# thread parsing and checking at once took the interpreter from the one holding the write slot
+# (docs/visit-api.md, Throughput). Two, not one, so one visit's many photos hold up no other.
 BATCH_THREADS = 2
 
 
@@ -311,7 +312,6 @@ async def run_visit_batch(
     limit = get_app_settings(request).max_upload_bytes
     data, files = await _visit_batch_input(request, limit)
     db = get_db(request)
-
     writer = _group_writer(request)
 
     def apply() -> Response:
