@@ -9,7 +9,8 @@
 import * as api from "./api.js";
 import * as db from "./db.js";
 
-// Per request, as the server takes them; a photo larger than the byte cap goes as the only one.
+// Per request, as the server takes them by default; a photo larger than the byte cap goes as the
+// only one.
 const RUN_MAX_OPS = 200;
 const RUN_MAX_PHOTOS = 10;
 const RUN_MAX_PHOTO_BYTES = 8 * 1024 * 1024;
@@ -19,6 +20,11 @@ const TICK_MS = 15000;
 const READ_MARGIN_MS = 10000; // reading the answer after the request's timeout
 
 export const events = new EventTarget();
+// Lowered for this page when the server refuses a whole run as too large (its upload limit is
+// below the caps above): fewer photos a run, down to one photo alone, so that the rest of a run
+// is never refused for a photo.
+let runMaxPhotos = RUN_MAX_PHOTOS;
+let photosAlone = false;
 let draining = false;
 let timer = null;
 let lastError = "";
@@ -171,6 +177,8 @@ async function sendRun(queue) {
     response = await post(assignmentId, ops, timeoutMs);
   } catch (error) {
     for (const op of ops) await keep(op, { inFlight: false });
+    // Too large as a whole: the same writes again, in smaller requests.
+    if (error instanceof api.ApiError && error.status === 413 && smaller(ops)) return "next";
     return handleError(ops, error);
   }
   let transient = null;
@@ -194,6 +202,24 @@ async function sendRun(queue) {
   return "next";
 }
 
+/**
+ * After a run was refused as too large: fewer photos in each run from now on, down to a photo
+ * alone. False when this run cannot be made smaller (a photo alone: it is refused).
+ */
+function smaller(ops) {
+  const photos = ops.filter((op) => op.kind === "media").length;
+  if (photos > 1) {
+    runMaxPhotos = Math.max(1, Math.min(runMaxPhotos, Math.floor(photos / 2)));
+    return true;
+  }
+  if (photos === 1 && ops.length > 1 && !photosAlone) {
+    runMaxPhotos = 1;
+    photosAlone = true;
+    return true;
+  }
+  return false;
+}
+
 /** The operations at the head of the queue that go out together: one assignment's, in order. */
 function nextRun(queue) {
   const head = queue[0];
@@ -202,9 +228,10 @@ function nextRun(queue) {
   let bytes = 0;
   for (const op of queue) {
     if (op.assignmentId !== head.assignmentId || run.length === RUN_MAX_OPS) break;
+    if (photosAlone && run.length && (op.kind === "media" || run[0].kind === "media")) break;
     if (op.kind === "media") {
       const size = op.blob?.size || 0;
-      if (photos && (photos === RUN_MAX_PHOTOS || bytes + size > RUN_MAX_PHOTO_BYTES)) break;
+      if (photos && (photos === runMaxPhotos || bytes + size > RUN_MAX_PHOTO_BYTES)) break;
       photos += 1;
       bytes += size;
     }
