@@ -34,14 +34,11 @@ QUEUE_PHOTOS = """async ({assignmentId, count, edge}) => {
 }"""
 
 
-@pytest.mark.parametrize(
-    ("count", "edge", "photos_per_request"),
-    [(11, 64, [10, 1]), (3, 1000, [2, 1])],
-    ids=["more-than-ten-photos", "more-than-8-MB"],
-)
-def test_photos_beyond_a_requests_caps_go_in_the_next_request(
-    page: Page, context: Any, field: Field, count: int, edge: int, photos_per_request: list[int]
-) -> None:
+def check_in_with_photos_offline(
+    page: Page, context: Any, field: Field, *, count: int, edge: int
+) -> list[Any]:
+    """Checks in offline and queues ``count`` photos (QUEUE_PHOTOS), then goes back online;
+    returns the requests the page makes from then on."""
     flows.login(page)
     flows.accept(page, field.assignment_id)
     flows.pass_quiz(page, field.assignment_id)
@@ -50,9 +47,20 @@ def test_photos_beyond_a_requests_caps_go_in_the_next_request(
     flows.check_in(page)
     page.evaluate(QUEUE_PHOTOS, {"assignmentId": field.assignment_id, "count": count, "edge": edge})
     expect(page.locator("#sync")).to_have_attribute("data-pending", str(1 + count))
-
     requests = flows.record_requests(page)
     context.set_offline(False)
+    return requests
+
+
+@pytest.mark.parametrize(
+    ("count", "edge", "photos_per_request"),
+    [(11, 64, [10, 1]), (3, 1000, [2, 1])],
+    ids=["more-than-ten-photos", "more-than-8-MB"],
+)
+def test_photos_beyond_a_requests_caps_go_in_the_next_request(
+    page: Page, context: Any, field: Field, count: int, edge: int, photos_per_request: list[int]
+) -> None:
+    requests = check_in_with_photos_offline(page, context, field, count=count, edge=edge)
     flows.wait_all_sent(page)
     batch = f"/assignments/{field.assignment_id}/visit/batch"
     assert flows.visit_writes(requests) == [("POST", batch)] * len(photos_per_request)

@@ -13,7 +13,7 @@ from playwright.sync_api import Page, expect
 from api.config import Settings
 from tests.browser import flows
 from tests.browser.conftest import Field, needs_chromium
-from tests.browser.test_outbox_batches import QUEUE_PHOTOS
+from tests.browser.test_outbox_batches import check_in_with_photos_offline
 
 pytestmark = [pytest.mark.browser, needs_chromium]
 
@@ -35,17 +35,7 @@ def settings(tmp_path: Path) -> Settings:
 def test_a_run_refused_as_too_large_is_sent_again_in_smaller_requests(
     page: Page, context: Any, field: Field
 ) -> None:
-    flows.login(page)
-    flows.accept(page, field.assignment_id)
-    flows.pass_quiz(page, field.assignment_id)
-    context.set_offline(True)
-    expect(page.locator("#sync")).to_have_attribute("data-state", "offline")
-    flows.check_in(page)
-    page.evaluate(QUEUE_PHOTOS, {"assignmentId": field.assignment_id, "count": 3, "edge": 1000})
-    expect(page.locator("#sync")).to_have_attribute("data-pending", "4")
-
-    requests = flows.record_requests(page)
-    context.set_offline(False)
+    requests = check_in_with_photos_offline(page, context, field, count=3, edge=1000)
     sync = page.locator("#sync")
     expect(sync).to_have_attribute("data-pending", "0", timeout=30_000)
     expect(sync).to_have_attribute("data-state", "failed")
