@@ -155,13 +155,13 @@ function schedule(ms) {
 }
 
 /**
- * Whether an operation is being sent: marked in flight by a request that may still be running. A
- * page closed mid-request leaves the mark behind; once that request would have timed out, the
- * operation is an ordinary queued write again (it can be cancelled or replaced), and it is sent
- * with the next run.
+ * Whether an operation is being sent: claimed by a request that may still be running (until its
+ * timeout). A page closed mid-request leaves the claim behind; once that request would have timed
+ * out, the operation is an ordinary queued write again (it can be cancelled or replaced), and it
+ * is sent with the next run.
  */
 function sending(op) {
-  return Boolean(op.inFlight) && (op.inFlightUntil || 0) > Date.now();
+  return (op.inFlightUntil || 0) > Date.now();
 }
 
 /** Sends the run at the head of the queue; resolves to "next" or "stop" (draining). */
@@ -176,7 +176,7 @@ async function sendRun(queue) {
   try {
     response = await post(assignmentId, ops, timeoutMs);
   } catch (error) {
-    for (const op of ops) await keep(op, { inFlight: false });
+    for (const op of ops) await keep(op, { inFlightUntil: 0 });
     // Too large as a whole: the same writes again, in smaller requests.
     if (error instanceof api.ApiError && error.status === 413 && smaller(ops)) return "next";
     return handleError(ops, error);
@@ -193,7 +193,7 @@ async function sendRun(queue) {
       // A refusal after a transient failure may follow from it (the steps of a check-in that
       // did not go through), so it is sent again after that one rather than marked failed.
       transient = transient || { op, error };
-      await keep(op, { inFlight: false });
+      await keep(op, { inFlightUntil: 0 });
     }
   }
   lastError = "";
@@ -248,7 +248,7 @@ function nextRun(queue) {
 async function claim(run, until) {
   const claimed = [];
   for (const op of run) {
-    const current = await keep(op, { inFlight: true, inFlightUntil: until });
+    const current = await keep(op, { inFlightUntil: until });
     if (current) claimed.push(current);
   }
   return claimed;
@@ -296,7 +296,7 @@ async function handleError(ops, error) {
 }
 
 async function fail(op, problem) {
-  await keep(op, { inFlight: false, state: "failed", problem: problem || null });
+  await keep(op, { inFlightUntil: 0, state: "failed", problem: problem || null });
   return "next";
 }
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
@@ -82,13 +82,22 @@ class FreshVisit:
     actor: User
     operations: list[service.Parsed]
     definition: JourneyDefinition
-    checkin: dict[str, Any]  # the visit's columns: check-in, check-out and the rest
+    checkin: dict[str, Any]  # the visit's columns set by its check-in and its check-out
     checkout: dict[str, Any]
-    visit: dict[str, Any]
     steps: list[dict[str, Any]]  # in the batch's order
     media: list[dict[str, Any]]
-    flags: list[Flag]
     now: datetime
+    flags: list[Flag] = field(default_factory=list)
+
+    @property
+    def visit(self) -> dict[str, Any]:
+        """The visit's row (every column but the id)."""
+        return {
+            "assignment_id": self.assignment.id,
+            **self.checkin,
+            **self.checkout,
+            "created_at": self.now,
+        }
 
 
 def looks_fresh(operations: list[service.Parsed]) -> bool:
@@ -145,9 +154,9 @@ def plan(
     for photo in photos:
         fields, image = photo.fields, photo.image
         assert isinstance(image, CleanImage)
-        if service.media_errors(definition, fields.step_key, fields.question_key or None, image):
-            return None
         question_key = fields.question_key or None
+        if service.media_errors(definition, fields.step_key, question_key, image):
+            return None
         media_rows.append(
             service.media_row(
                 None,
@@ -167,35 +176,34 @@ def plan(
     )
     if service.completeness(definition, rows)[0]:
         return None
-    checkout = service.checkout_fields(last, now)
-    visit = {"assignment_id": assignment.id, **checkin, **checkout, "created_at": now}
-    data = visit_data(
-        session,
-        visit=SimpleNamespace(id=0, **visit),  # type: ignore[arg-type]
-        assignment=assignment,
-        steps=rows.steps,
-        media=[(row["client_uuid"], row["sha256"]) for row in media_rows],
-    )
-    # Checked as if its photos were in no other visit; the write makes sure of that.
-    flags, auto_approve = check_visit(session, data=data, journey=definition, other_visit_hashes={})
-    if auto_approve:
-        return None  # approving also materialises results: the general way does all of it
-    for row, photo in zip(media_rows, photos, strict=True):
-        assert isinstance(photo.image, CleanImage)
-        row["storage_key"] = store.put(photo.image.data)
-    return FreshVisit(
+    fresh = FreshVisit(
         assignment=assignment,
         actor=actor,
         operations=operations,
         definition=definition,
         checkin=checkin,
-        checkout=checkout,
-        visit=visit,
+        checkout=service.checkout_fields(last, now),
         steps=step_rows,
         media=media_rows,
-        flags=flags,
         now=now,
     )
+    data = visit_data(
+        session,
+        visit=SimpleNamespace(id=0, **fresh.visit),  # type: ignore[arg-type]
+        assignment=assignment,
+        steps=rows.steps,
+        media=[(row["client_uuid"], row["sha256"]) for row in media_rows],
+    )
+    # Checked as if its photos were in no other visit; the write makes sure of that.
+    fresh.flags, auto_approve = check_visit(
+        session, data=data, journey=definition, other_visit_hashes={}
+    )
+    if auto_approve:
+        return None  # approving also materialises results: the general way does all of it
+    for row, photo in zip(media_rows, photos, strict=True):
+        assert isinstance(photo.image, CleanImage)
+        row["storage_key"] = store.put(photo.image.data)
+    return fresh
 
 
 def _uuids(visit_uuid: str, operations: list[service.Parsed]) -> tuple[str, set[str], set[str]]:
@@ -211,11 +219,6 @@ def _seen_params(uuids: list[tuple[str, set[str], set[str]]]) -> dict[str, list[
         "step_uuids": [uuid for _, steps, _ in uuids for uuid in steps],
         "media_uuids": [uuid for _, _, photos in uuids for uuid in photos],
     }
-
-
-def store(session: Session, fresh: FreshVisit) -> int | None:
-    """``store_many`` of one visit."""
-    return store_many(session, [fresh])[0]
 
 
 def store_many(session: Session, plans: list[FreshVisit]) -> list[int | None]:
@@ -365,7 +368,7 @@ class _Job:
 
 
 def results(fresh: FreshVisit, visit_id: int) -> list[dict[str, Any]]:
-    """What each operation's single request would have answered (after ``store``)."""
+    """What each operation's single request would have answered (after ``store_many``)."""
     journey_version_id = fresh.assignment.journey_version_id
     started = SimpleNamespace(
         id=visit_id,

@@ -70,30 +70,35 @@ class VisitRoute(APIRoute):
         return route_handler
 
 
-class LengthCheckedRoute(VisitRoute):
-    """Refuses a request by its Content-Length before the body is read."""
-
-    def refusal(self, request: Request, length: int) -> PayloadTooLarge | None:
-        raise NotImplementedError
-
-    def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
-        handler = super().get_route_handler()
-
-        async def route_handler(request: Request) -> Response:
-            length = request.headers.get("content-length", "")
-            refusal = self.refusal(request, int(length)) if length.isdigit() else None
-            if refusal is not None:
-                raise refusal
-            return await handler(request)
-
-        return route_handler
+Refusal = Callable[[Request, int], PayloadTooLarge | None]
 
 
-class MediaUploadRoute(LengthCheckedRoute):
-    def refusal(self, request: Request, length: int) -> PayloadTooLarge | None:
-        limit = get_app_settings(request).max_upload_bytes
-        return service.too_large(limit) if length > limit + UPLOAD_OVERHEAD else None
+def length_checked(refusal: Refusal) -> type[VisitRoute]:
+    """A route class that refuses a request by its Content-Length before the body is read:
+    ``refusal(request, length)`` is the 413 to answer, or None."""
 
+    class LengthCheckedRoute(VisitRoute):
+        def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
+            handler = super().get_route_handler()
+
+            async def route_handler(request: Request) -> Response:
+                length = request.headers.get("content-length", "")
+                refused = refusal(request, int(length)) if length.isdigit() else None
+                if refused is not None:
+                    raise refused
+                return await handler(request)
+
+            return route_handler
+
+    return LengthCheckedRoute
+
+
+def _upload_refusal(request: Request, length: int) -> PayloadTooLarge | None:
+    limit = get_app_settings(request).max_upload_bytes
+    return service.too_large(limit) if length > limit + UPLOAD_OVERHEAD else None
+
+
+MediaUploadRoute = length_checked(_upload_refusal)
 
 router = APIRouter(tags=["visits"], route_class=VisitRoute)
 
@@ -269,13 +274,15 @@ async def _visit_batch_input(
         raise RequestValidationError(errors) from None
 
 
-class VisitBatchRoute(LengthCheckedRoute):
-    def refusal(self, request: Request, length: int) -> PayloadTooLarge | None:
-        limit = get_app_settings(request).max_upload_bytes * MAX_BATCH_FILES
-        limit += MAX_OPERATIONS_BYTES + UPLOAD_OVERHEAD
-        if length <= limit:
-            return None
-        return PayloadTooLarge(f"A batch may be at most {limit:,} bytes.", limit=limit)
+def _batch_refusal(request: Request, length: int) -> PayloadTooLarge | None:
+    limit = get_app_settings(request).max_upload_bytes * MAX_BATCH_FILES
+    limit += MAX_OPERATIONS_BYTES + UPLOAD_OVERHEAD
+    if length <= limit:
+        return None
+    return PayloadTooLarge(f"A batch may be at most {limit:,} bytes.", limit=limit)
+
+
+VisitBatchRoute = length_checked(_batch_refusal)
 
 
 # Whole-visit batches of one process run on two threads: their writes take turns anyway (one

@@ -182,12 +182,12 @@ def test_a_step_edited_and_left_with_back_is_sent_again_without_the_removed_phot
     assert stored_media(field) == {replacement: (900, 900)}
 
 
-# Marks a queued photo upload as being sent, by a request that runs until `until` (ms since
-# the epoch), as a page that was closed mid-request leaves it.
+# Marks a queued photo upload as claimed by a request that runs until `until` (ms since the
+# epoch), as a page that was closed mid-request leaves it.
 MARK_IN_FLIGHT = """async ({clientUuid, until}) => {
     const db = await import("./db.js");
     const op = (await db.getAll("outbox")).find((o) => o.clientUuid === clientUuid);
-    await db.put("outbox", {...op, inFlight: true, inFlightUntil: until});
+    await db.put("outbox", {...op, inFlightUntil: until});
 }"""
 
 

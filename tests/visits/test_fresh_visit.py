@@ -162,7 +162,7 @@ def test_a_plan_whose_assignment_changed_writes_nothing(field: Field, tmp_path: 
     )
     assert cancelled.status_code == 200, cancelled.text
     with field.db.session() as session:
-        assert fresh.store(session, planned) is None
+        assert fresh.store_many(session, [planned]) == [None]
         _nothing_written(session)
 
 
@@ -179,7 +179,7 @@ def test_a_plan_whose_photo_turned_up_elsewhere_writes_nothing(
     assert files["p0"] == photo_bytes()
     assert statuses(send(field, other, operations, files))[-1] == 200
     with field.db.session() as session:
-        assert fresh.store(session, planned) is None
+        assert fresh.store_many(session, [planned]) == [None]
         assert (
             session.exec(select(Visit).where(Visit.assignment_id == assignment_id)).first() is None
         )
