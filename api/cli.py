@@ -29,7 +29,7 @@ GRACEFUL_SHUTDOWN_SECONDS = 3
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from api.main import create_app
+    from api.main import create_served_app
 
     settings = get_settings()
     db = Database(settings.resolved_database_url)
@@ -43,7 +43,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     )
     if workers == 1:
         uvicorn.run(
-            create_app(settings, database=db),
+            create_served_app(settings, database=db),
             host=args.host,
             port=args.port,
             log_level="info",
@@ -55,7 +55,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     assert settings.resolved_secret_key
     db.dispose()
     uvicorn.run(
-        "api.main:create_app",
+        "api.main:create_served_app",
         factory=True,
         host=args.host,
         port=args.port,

@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from pydantic_core import to_json
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
@@ -41,6 +42,12 @@ def normalise_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
+def json_text(value: Any) -> str:
+    """JSON columns' text: compact, UTF-8 as is; several times faster than ``json.dumps``, and a
+    whole visit stores about a hundred of them."""
+    return to_json(value).decode()
+
+
 def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
@@ -58,6 +65,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             # beyond the pool is closed on return, and opening one costs more than a request.
             pool_size=48,
             max_overflow=16,
+            json_serializer=json_text,
             **kwargs,
         )
         lock_path = None
@@ -65,7 +73,14 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             lock_path = Path(f"{parsed.database}-writers")
         _configure_sqlite(engine, _WriterQueue(lock_path))
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, **kwargs)
+    return create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=10,
+        max_overflow=20,
+        json_serializer=json_text,
+        **kwargs,
+    )
 
 
 class _WriterQueue:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -168,4 +169,19 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     ):
         app.mount(path, StaticFiles(directory=WEB_DIR / folder, html=True), name=folder)
 
+    return app
+
+
+def create_served_app(
+    settings: Settings | None = None, *, database: Database | None = None
+) -> FastAPI:
+    """The app of a serving process (``fieldwork serve``; uvicorn's factory for its workers).
+
+    The objects built so far live as long as the process: modules, models, schemas, the app.
+    ``gc.freeze`` moves them out of the garbage collector's sight, so that its full collections,
+    which a request's many short-lived objects set off, no longer walk them all (about a tenth of
+    a whole-visit batch's time, docs/visit-api.md, Throughput). Tests build many apps in one
+    process and keep ``create_app``, whose objects can be collected."""
+    app = create_app(settings, database=database)
+    gc.freeze()
     return app

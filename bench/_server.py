@@ -49,7 +49,7 @@ def start_server(
         "FIELDWORK_SECRET_KEY": secret,
         "FIELDWORK_EXPIRY_INTERVAL_SECONDS": "0",
     }
-    command = [sys.executable, "-m", "uvicorn", "api.main:create_app", "--factory"]
+    command = [sys.executable, "-m", "uvicorn", "api.main:create_served_app", "--factory"]
     command += ["--port", str(port), "--log-level", "warning", "--no-access-log"]
     command += ["--workers", str(workers), "--timeout-graceful-shutdown", "3"]
     process = subprocess.Popen(command, env=env, cwd=ROOT)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 import jwt
 from argon2 import PasswordHasher
@@ -41,10 +42,23 @@ def issue_token(*, user_id: int, secret: str, lifetime_minutes: int) -> tuple[st
 
 def read_token(token: str, *, secret: str) -> int | None:
     """The user id a valid, unexpired token was issued to, else None."""
+    claims = _verified(token, secret)
+    if claims is None or claims[1] <= utcnow().timestamp():
+        return None
+    return claims[0]
+
+
+@lru_cache(maxsize=4096)
+def _verified(token: str, secret: str) -> tuple[int, float] | None:
+    """A token's user id and expiry if its signature holds, else None. Every request of a
+    session sends the same token: its signature is checked once (the expiry on each use)."""
     try:
         claims = jwt.decode(
-            token, secret, algorithms=[_ALGORITHM], options={"require": ["exp", "sub"]}
+            token,
+            secret,
+            algorithms=[_ALGORITHM],
+            options={"require": ["exp", "sub"], "verify_exp": False},
         )
-        return int(claims["sub"])
-    except (jwt.PyJWTError, ValueError):
+        return int(claims["sub"]), float(claims["exp"])
+    except (jwt.PyJWTError, ValueError, TypeError):
         return None

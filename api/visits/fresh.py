@@ -22,6 +22,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import bindparam, insert, select, union_all, update
+from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session
 
 from api.accounts.models import User
@@ -70,6 +71,7 @@ _SUBMITTED = (
     .where(_assignments.c.id == bindparam("b_id"))
     .values(status=bindparam("status"), updated_at=bindparam("updated_at"))
 )
+_ASSIGNMENT = select(_assignments).where(_assignments.c.id == bindparam("id"))
 _NEW_VISITS = insert(_visits).returning(_visits.c.id, sort_by_parameter_order=True)
 _NEW_AUDIT, _NEW_MEDIA, _NEW_STEPS = insert(_audit), insert(_media), insert(_steps)
 
@@ -120,6 +122,18 @@ def looks_fresh(operations: list[service.Parsed]) -> bool:
         else:
             return False
     return len(uuids) == len(middle)
+
+
+def own_assignment(session: Session, *, shopper: User, assignment_id: int) -> Assignment | None:
+    """The shopper's assignment, detached, or None (the general way then answers 404). A Core
+    read: the plan only reads the assignment, and the ORM's identity map costs more than the
+    query."""
+    row = session.connection().execute(_ASSIGNMENT, {"id": assignment_id}).first()
+    if row is None or row.shopper_id != shopper.id:
+        return None
+    assignment = Assignment(**row._mapping)
+    make_transient_to_detached(assignment)  # as if loaded by a session that has closed
+    return assignment
 
 
 def plan(

@@ -76,9 +76,13 @@ class IdempotencyConflict(Conflict):
     slug, title = "idempotency-conflict", "This client_uuid was used for other content"
 
 
+# The canonical form of a payload; made once (``json.dumps`` with these options makes an encoder
+# per call). Stored hashes depend on it: keep it as it is.
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def payload_hash(payload: dict[str, Any]) -> str:
-    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return hashlib.sha256(_CANONICAL.encode(payload).encode()).hexdigest()
 
 
 def _conflict(kind: str, uuid: str) -> IdempotencyConflict:
