@@ -285,19 +285,27 @@ def _batch_refusal(request: Request, length: int) -> PayloadTooLarge | None:
 VisitBatchRoute = length_checked(_batch_refusal)
 
 
-# Whole-visit batches of one process run on two threads: their writes take turns anyway (one
-# writer at a time on SQLite; fresh visits go together, fresh.GroupWriter), and every further
-# thread parsing and checking at once took the interpreter from the one holding the write slot
-# (docs/visit-api.md, Throughput). Two, not one, so one visit's many photos hold up no other.
-BATCH_THREADS = 2
+# Whole-visit batches of one process take turns, one at a time in each of two lanes: a visit's
+# usual batch (its writes and a photo or a few, up to LIGHT_BATCH_BYTES) in one, and larger ones
+# (many or large photos to re-encode) in the other, so that no large one holds up the usual ones.
+# Not more: the threads share one interpreter, and each further thread parsing and checking at
+# once cost every batch CPU and took the interpreter from the one holding the write slot (two
+# threads in one lane: 10-12 ms of server CPU a visit against 8.5-9.7 ms with one;
+# docs/visit-api.md, Throughput). The deployment's processes (workers) run batches side by side.
+LIGHT_BATCH_BYTES = 1024 * 1024
 
 
-def _batch_limiter(request: Request) -> anyio.CapacityLimiter:
-    """The app's limiter, made on first use inside its event loop."""
-    limiter: anyio.CapacityLimiter | None = getattr(request.app.state, "batch_limiter", None)
-    if limiter is None:
-        limiter = request.app.state.batch_limiter = anyio.CapacityLimiter(BATCH_THREADS)
-    return limiter
+def _batch_lane(request: Request) -> anyio.CapacityLimiter:
+    """The lane of this batch (by its declared length), made on first use in the event loop."""
+    lanes: dict[str, anyio.CapacityLimiter] | None = getattr(request.app.state, "batch_lanes", None)
+    if lanes is None:
+        lanes = request.app.state.batch_lanes = {
+            "light": anyio.CapacityLimiter(1),
+            "large": anyio.CapacityLimiter(1),
+        }
+    length = request.headers.get("content-length", "")
+    light = not length.isdigit() or int(length) <= LIGHT_BATCH_BYTES
+    return lanes["light" if light else "large"]
 
 
 def _group_writer(request: Request) -> fresh.GroupWriter:
@@ -325,10 +333,10 @@ async def run_visit_batch(
         operations = service.parse_visit_operations(data.operations, files, limit=limit)
         if fresh.looks_fresh(operations):  # checked and built before the write transaction
             with db.session(read_only=True) as session:
-                assignment = service.own_assignment(
+                assignment = fresh.own_assignment(
                     session, shopper=user, assignment_id=assignment_id
                 )
-                planned = fresh.plan(
+                planned = assignment and fresh.plan(
                     session, assignment=assignment, operations=operations, actor=user, store=store
                 )
             visit_id = None if planned is None else writer.store(planned)
@@ -341,7 +349,7 @@ async def run_visit_batch(
             )
         return _json({"visit_id": visit.id if visit else None, "results": results})
 
-    return await anyio.to_thread.run_sync(apply, limiter=_batch_limiter(request))
+    return await anyio.to_thread.run_sync(apply, limiter=_batch_lane(request))
 
 
 router.add_api_route(
