@@ -397,7 +397,7 @@ def results(fresh: FreshVisit, visit_id: int) -> list[dict[str, Any]]:
         definition=fresh.definition,
         rows=service.VisitRows((), ()),
     )
-    answers = [service.operation_result(0, 201, body.model_dump())]
+    answers = [service.operation_result(0, 201, body)]
     steps = iter(fresh.steps)
     media = iter(fresh.media)
     for index, item in enumerate(fresh.operations[1:-1], start=1):
@@ -417,5 +417,5 @@ def results(fresh: FreshVisit, visit_id: int) -> list[dict[str, Any]]:
         definition=fresh.definition,
         rows=rows,
     )
-    answers.append(service.operation_result(len(fresh.operations) - 1, 200, body.model_dump()))
+    answers.append(service.operation_result(len(fresh.operations) - 1, 200, body))
     return answers

@@ -985,9 +985,7 @@ def apply_operations(
                 started = [] if created else None
                 rows = VisitRows((), ()) if created else None
                 public = visit_public(session, visit=visit, assignment=assignment, rows=rows)
-                results.append(
-                    operation_result(index, 201 if created else 200, public.model_dump())
-                )
+                results.append(operation_result(index, 201 if created else 200, public))
                 continue
             if visit is None:
                 raise NotFound(f"Assignment {assignment.id} has no visit yet; start it first.")
@@ -1029,7 +1027,7 @@ def apply_operations(
                     session, visit=visit, assignment=assignment, data=item, actor=actor, rows=rows
                 )
                 public = visit_public(session, visit=visit, assignment=assignment, rows=rows)
-                results.append(operation_result(index, 200, public.model_dump()))
+                results.append(operation_result(index, 200, public))
         except FieldworkError as err:
             results.append(
                 {"index": index, "status": err.status, "body": None, "problem": err.problem()}
