@@ -40,9 +40,11 @@ def transition(
     action: str,
     comment: str = "",
     visit_id: int | None = None,
+    visit_event_id: str | None = None,
 ) -> Assignment:
     """Move ``assignment`` to ``target``, audited, with its events (``visit_id``: its visit's id,
-    when the caller has it)."""
+    when the caller has it; ``visit_event_id``: the id of the visit event the move means, when the
+    caller sends the same event elsewhere, e.g. to webhooks)."""
     current = assignment.status
     if not can_transition(current, target):
         allowed = sorted(TRANSITIONS[current])
@@ -70,5 +72,11 @@ def transition(
         to_state=target,
         comment=comment,
     )
-    assignment_transitioned(session, assignment=assignment, before=current, visit_id=visit_id)
+    assignment_transitioned(
+        session,
+        assignment=assignment,
+        before=current,
+        visit_id=visit_id,
+        visit_event_id=visit_event_id,
+    )
     return assignment

@@ -35,10 +35,12 @@ def assignment_transitioned(
     assignment: Assignment,
     before: AssignmentStatus,
     visit_id: int | None = None,
+    visit_event_id: str | None = None,
 ) -> None:
     """``assignment.changed``, and the visit event the change means (sent on commit).
 
-    ``visit_id``: the assignment's visit when the caller has it (saves a query)."""
+    ``visit_id``: the assignment's visit when the caller has it (saves a query).
+    ``visit_event_id``: the visit event's id, when the caller sends that event elsewhere too."""
     assert assignment.id is not None
     kind = visit_event(before, assignment.status)
     if kind is not None and visit_id is None:
@@ -55,7 +57,8 @@ def assignment_transitioned(
     }
     emit(session, Event(type=EventType.assignment_changed, **common))
     if kind is not None and visit_id is not None:
-        emit(session, Event(type=kind, **common))
+        ids = {"id": visit_event_id} if visit_event_id else {}
+        emit(session, Event(type=kind, **common, **ids))
 
 
 def results_changed(session: Session, *, project_id: int, visit_id: int) -> None:

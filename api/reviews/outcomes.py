@@ -23,7 +23,7 @@ from sqlmodel import Session, col, func, select
 from api.assignments.models import Assignment, AssignmentStatus
 from api.assignments.states import transition
 from api.common import utcnow
-from api.events.models import Event, EventType
+from api.events.models import Event, EventType, new_event_id
 from api.qc.models import QcRun
 from api.reviews.models import Review, ReviewAction
 from api.shoppers.models import ShopperProfile
@@ -101,6 +101,8 @@ def decide(
     InvalidTransition (409) when the current state does not allow it.
     """
     before = assignment.status
+    # visit.approved and visit.revoked go to the live stream and to webhooks as one event, by one id.
+    event_id = new_event_id()
     transition(
         session,
         assignment,
@@ -109,6 +111,7 @@ def decide(
         action=AUDIT_ACTIONS[action],
         comment=comment,
         visit_id=visit_id,
+        visit_event_id=event_id,
     )
     assert assignment.id is not None
     review = Review(
@@ -126,28 +129,33 @@ def decide(
     session.flush()
     if target == S.approved:
         _results().materialise_visit(session, visit_id=visit_id)
-        _queue_webhooks(session, EventType.visit_approved, assignment=assignment, visit_id=visit_id)
+        _queue_webhooks(
+            session, EventType.visit_approved, assignment, visit_id=visit_id, event_id=event_id
+        )
     elif before == S.approved:
         _results().remove_visit(session, visit_id=visit_id)
-        _queue_webhooks(session, EventType.visit_revoked, assignment=assignment, visit_id=visit_id)
+        _queue_webhooks(
+            session, EventType.visit_revoked, assignment, visit_id=visit_id, event_id=event_id
+        )
     if refresh_rating and assignment.shopper_id is not None:
         update_rating(session, shopper_id=assignment.shopper_id)
     return review
 
 
 def _queue_webhooks(
-    session: Session, kind: EventType, *, assignment: Assignment, visit_id: int
+    session: Session, kind: EventType, assignment: Assignment, *, visit_id: int, event_id: str
 ) -> None:
-    """Outbox rows for the project's webhooks (live events come from the transition and the
-    results themselves)."""
+    """Outbox rows for the project's webhooks: the visit event the transition sent to the live
+    stream (its id and time; the webhook leaves out the assignment's state)."""
     enqueue_webhooks(
         session,
         event=Event(
+            id=event_id,
             type=kind,
             project_id=assignment.project_id,
             visit_id=visit_id,
             assignment_id=assignment.id,
-            at=utcnow(),
+            at=assignment.updated_at or utcnow(),
         ),
     )
 

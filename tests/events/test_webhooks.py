@@ -222,6 +222,30 @@ def test_revocation_sends_visit_revoked_without_a_result(live: Live, receiver: R
     assert [d["event"] for d in wait_settled(live, webhook["id"])] == ["visit.revoked"]
 
 
+def test_approval_and_revocation_reach_stream_and_webhook_as_one_event(
+    live: Live, receiver: Receiver
+) -> None:
+    register(live, receiver.url, ["visit.approved", "visit.revoked"])
+    visit_id, _ = live.submitted_visit()
+    with live.stream("acme-viewer") as stream:
+        live.review(visit_id, "approve")
+        live.review(visit_id, "revoke")
+        kinds = {"visit.approved", "visit.revoked"}
+        on_stream = [e for e in stream.drain(quiet=0.5) if e.type in kinds]
+    posts = sorted(receiver.wait(2), key=lambda p: p.json()["type"] != "visit.approved")
+    payloads = [post.json() for post in posts]
+    assert [p["type"] for p in payloads] == [e.type for e in on_stream]
+    assert [p["type"] for p in payloads] == ["visit.approved", "visit.revoked"]
+    # A client that takes both can drop the second copy by its id: the same event, by id and time.
+    for payload, event in zip(payloads, on_stream, strict=True):
+        streamed = event.data
+        assert payload["id"] == event.id == streamed["id"]
+        assert payload["at"] == streamed["at"]
+        assert (payload["visit_id"], streamed["visit_id"]) == (visit_id, visit_id)
+        assert "state" not in payload and streamed["state"] in {"approved", "submitted"}
+    assert payloads[0]["id"] != payloads[1]["id"]
+
+
 def test_refused_decision_and_other_projects_queue_nothing(live: Live, receiver: Receiver) -> None:
     webhook = register(live, receiver.url, ["visit.approved"])
     visit_id, _ = live.submitted_visit()
