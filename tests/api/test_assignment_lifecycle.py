@@ -81,7 +81,9 @@ def test_transition_succeeds_exactly_when_allowed(
     announced: list[AssignmentStatus] = []
     monkeypatch.setattr(
         "api.assignments.states.assignment_transitioned",
-        lambda _session, *, assignment, before, visit_id=None: announced.append(before),
+        lambda _session, *, assignment, before, visit_id=None, visit_event_id=None: (
+            announced.append(before)
+        ),
     )
     if (current, target) in ALLOWED:
         transition(session, assignment, target, actor_id=3, action="moved", comment="why")  # type: ignore[arg-type]
