@@ -16,11 +16,12 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic_core import to_json
 from sqlalchemy import Connection, Engine, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Row, make_url
+from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session
 
 try:
@@ -28,6 +29,7 @@ try:
 except ImportError:  # Windows: the workers of one process still queue on the thread lock
     fcntl = None  # type: ignore[assignment]
 
+M = TypeVar("M")
 READ_ONLY = {"sqlite_begin": "DEFERRED"}
 WRITE_WAIT_SECONDS = 30
 _HOLDS_WRITE_LOCK = "fieldwork_holds_write_lock"
@@ -46,6 +48,14 @@ def json_text(value: Any) -> str:
     """JSON columns' text: compact, UTF-8 as is; several times faster than ``json.dumps``, and a
     whole visit stores about a hundred of them."""
     return to_json(value).decode()
+
+
+def detached(model: type[M], row: Row[Any]) -> M:
+    """A table model built from a Core row, as if loaded by a session that has closed: for hot
+    reads where the ORM's identity map costs more than the query."""
+    instance = model(**row._mapping)
+    make_transient_to_detached(instance)
+    return instance
 
 
 def is_sqlite(engine: Engine) -> bool:

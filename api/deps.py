@@ -12,7 +12,6 @@ from typing import Annotated, Literal, NamedTuple
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 from sqlalchemy import Connection, bindparam, select
-from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session
 
 from api.accounts.models import Role, User
@@ -21,7 +20,7 @@ from api.apikeys import service as api_keys
 from api.apikeys.limits import RateLimiter
 from api.common import PageParams, page_params
 from api.config import Settings
-from api.db import Database
+from api.db import Database, detached
 from api.errors import Forbidden, RateLimited, Unauthorized
 
 _bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
@@ -110,9 +109,7 @@ def token_user(connection: Connection, token: str, *, secret: str) -> User | Non
     row = connection.execute(_USER_BY_ID, {"user_id": user_id}).first()
     if row is None or not row.is_active:
         return None
-    user = User(**row._mapping)
-    make_transient_to_detached(user)  # as if loaded by a session that has closed
-    return user
+    return detached(User, row)
 
 
 def _key_principal(request: Request, settings: Settings, key: str) -> User:

@@ -179,9 +179,9 @@ def create_served_app(
 
     The objects built so far live as long as the process: modules, models, schemas, the app.
     ``gc.freeze`` moves them out of the garbage collector's sight, so that its full collections,
-    which a request's many short-lived objects set off, no longer walk them all (about a tenth of
-    a whole-visit batch's time, docs/visit-api.md, Throughput). Tests build many apps in one
-    process and keep ``create_app``, whose objects can be collected."""
+    which a request's many short-lived objects set off, no longer walk them all
+    (docs/visit-api.md, Throughput). Tests build many apps in one process and keep
+    ``create_app``, whose objects can be collected."""
     app = create_app(settings, database=database)
     gc.freeze()
     return app

@@ -22,14 +22,13 @@ from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import bindparam, insert, select, union_all, update
-from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session
 
 from api.accounts.models import User
 from api.assignments.models import Assignment, AssignmentStatus
 from api.audit.models import AuditEntry
 from api.common import utcnow
-from api.db import Database
+from api.db import Database, detached
 from api.errors import FieldworkError
 from api.events.service import assignment_transitioned
 from api.qc.service import check_visit, hashes_elsewhere, store_runs, visit_data
@@ -131,9 +130,7 @@ def own_assignment(session: Session, *, shopper: User, assignment_id: int) -> As
     row = session.connection().execute(_ASSIGNMENT, {"id": assignment_id}).first()
     if row is None or row.shopper_id != shopper.id:
         return None
-    assignment = Assignment(**row._mapping)
-    make_transient_to_detached(assignment)  # as if loaded by a session that has closed
-    return assignment
+    return detached(Assignment, row)
 
 
 def plan(

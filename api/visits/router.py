@@ -73,6 +73,12 @@ class VisitRoute(APIRoute):
 Refusal = Callable[[Request, int], PayloadTooLarge | None]
 
 
+def declared_length(request: Request) -> int | None:
+    """The request's Content-Length, if it sends a valid one."""
+    length = request.headers.get("content-length", "")
+    return int(length) if length.isdigit() else None
+
+
 def length_checked(refusal: Refusal) -> type[VisitRoute]:
     """A route class that refuses a request by its Content-Length before the body is read:
     ``refusal(request, length)`` is the 413 to answer, or None."""
@@ -82,8 +88,8 @@ def length_checked(refusal: Refusal) -> type[VisitRoute]:
             handler = super().get_route_handler()
 
             async def route_handler(request: Request) -> Response:
-                length = request.headers.get("content-length", "")
-                refused = refusal(request, int(length)) if length.isdigit() else None
+                length = declared_length(request)
+                refused = None if length is None else refusal(request, length)
                 if refused is not None:
                     raise refused
                 return await handler(request)
@@ -303,9 +309,8 @@ def _batch_lane(request: Request) -> anyio.CapacityLimiter:
             "light": anyio.CapacityLimiter(1),
             "large": anyio.CapacityLimiter(1),
         }
-    length = request.headers.get("content-length", "")
-    light = not length.isdigit() or int(length) <= LIGHT_BATCH_BYTES
-    return lanes["light" if light else "large"]
+    length = declared_length(request)
+    return lanes["light" if length is None or length <= LIGHT_BATCH_BYTES else "large"]
 
 
 def _group_writer(request: Request) -> fresh.GroupWriter:
@@ -336,8 +341,16 @@ async def run_visit_batch(
                 assignment = fresh.own_assignment(
                     session, shopper=user, assignment_id=assignment_id
                 )
-                planned = assignment and fresh.plan(
-                    session, assignment=assignment, operations=operations, actor=user, store=store
+                planned = (
+                    None
+                    if assignment is None
+                    else fresh.plan(
+                        session,
+                        assignment=assignment,
+                        operations=operations,
+                        actor=user,
+                        store=store,
+                    )
                 )
             visit_id = None if planned is None else writer.store(planned)
             if planned is not None and visit_id is not None:
