@@ -1,9 +1,11 @@
-"""Shared building blocks: UTC timestamps, JSON columns, cursor pagination."""
+"""Shared building blocks: UTC timestamps, JSON columns, cursor pagination, stopping tasks."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
+import logging
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Generic, TypeVar
@@ -18,6 +20,28 @@ from sqlmodel import Field, SQLModel
 from api.errors import Invalid
 
 T = TypeVar("T")
+STOP_WAIT_SECONDS = 5.0
+
+
+async def cancel_and_wait(task: asyncio.Task[Any], *, timeout: float = STOP_WAIT_SECONDS) -> bool:
+    """Cancel a background task and wait for it to end, at most ``timeout`` seconds; whether it
+    ended. A shutdown never hangs on a task that does not take its cancellation (e.g. one
+    waiting on a database connection that stopped answering): it is logged and left."""
+    task.cancel()
+    done, _ = await asyncio.wait({task}, timeout=timeout)
+    if not done:
+        logging.getLogger("fieldwork").warning(
+            "%s did not stop within %.0f s of its cancellation; left behind",
+            task.get_name(),
+            timeout,
+        )
+        return False
+    if not task.cancelled() and task.exception() is not None:
+        logging.getLogger("fieldwork").warning(
+            "%s ended with an error", task.get_name(), exc_info=task.exception()
+        )
+    return True
+
 
 # Named constraints let Alembic's batch mode alter SQLite tables and keep migrations diffable.
 SQLModel.metadata.naming_convention = {

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gc
 import logging
 from collections.abc import AsyncIterator
@@ -23,6 +22,7 @@ from api.appeals.router import router as appeals_router
 from api.assignments.router import router as assignments_router
 from api.assignments.service import expire_overdue
 from api.clients.router import router as clients_router
+from api.common import cancel_and_wait
 from api.config import Settings, get_settings
 from api.cxmap.router import router as cxmap_router
 from api.db import Database
@@ -115,9 +115,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             sweeper = asyncio.create_task(_expiry_sweeper(db, settings.expiry_interval_seconds))
         yield
         if sweeper is not None:
-            sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sweeper
+            await cancel_and_wait(sweeper)
         if deliveries is not None:
             await deliveries.stop()
         await hub.stop()

@@ -1,14 +1,16 @@
-"""How a serving process is set up: its long-lived objects frozen, JSON columns written compactly."""
+"""How a serving process is set up and stopped: long-lived objects frozen, JSON columns written
+compactly, background tasks stopped without hanging."""
 
 from __future__ import annotations
 
+import asyncio
 import gc
 
 from fastapi.testclient import TestClient
 from sqlalchemy import insert, select, text
 
 from api.audit.models import AuditEntry
-from api.common import utcnow
+from api.common import cancel_and_wait, utcnow
 from api.config import Settings
 from api.db import Database
 from api.main import create_app, create_served_app
@@ -56,3 +58,31 @@ def test_json_columns_are_stored_compact_in_utf8_and_read_back_whole(db: Databas
         read = conn.execute(select(_audit.c.data).where(_audit.c.id == entry_id)).scalar_one()
     assert stored == '{"naam":"café ☕","n":[1,2.5,null],"nested":{"ok":true}}'
     assert read == data
+
+
+def test_a_background_task_that_ignores_its_cancellation_does_not_hang_the_shutdown() -> None:
+    async def stop_both() -> tuple[bool, bool, float]:
+        release = asyncio.Event()
+
+        async def stubborn() -> None:
+            while not release.is_set():
+                try:
+                    await asyncio.sleep(10)
+                except asyncio.CancelledError:
+                    continue  # as a driver that swallows the cancellation
+
+        stuck = asyncio.create_task(stubborn(), name="stubborn")
+        ends = asyncio.create_task(asyncio.sleep(10), name="polite")
+        await asyncio.sleep(0)
+        started = asyncio.get_running_loop().time()
+        left = await cancel_and_wait(stuck, timeout=0.3)
+        waited = asyncio.get_running_loop().time() - started
+        ended = await cancel_and_wait(ends, timeout=5)
+        release.set()  # the test's own clean-up
+        stuck.cancel()
+        await asyncio.wait({stuck}, timeout=5)
+        return left, ended, waited
+
+    left, ended, waited = asyncio.run(stop_both())
+    assert (left, ended) == (False, True)
+    assert 0.3 <= waited < 2

@@ -30,6 +30,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session, SessionTransaction
 
+from api.common import cancel_and_wait
 from api.events.models import Event
 
 log = logging.getLogger("fieldwork.events")
@@ -187,9 +188,7 @@ class Hub:
                 if not hubs:
                     del _local_hubs[self._key]
         if self._listener is not None:
-            self._listener.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._listener
+            await cancel_and_wait(self._listener)
             self._listener = None
         with self._lock:
             subscribers = list(self._subscribers)

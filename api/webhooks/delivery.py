@@ -16,7 +16,7 @@ from datetime import datetime
 import httpx
 from starlette.concurrency import run_in_threadpool
 
-from api.common import utcnow
+from api.common import cancel_and_wait, utcnow
 from api.config import Settings
 from api.db import Database
 from api.events.models import Event
@@ -74,9 +74,7 @@ class DeliveryLoop:
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel_and_wait(self._task)
             self._task = None
         if self._client is not None:
             await self._client.aclose()
