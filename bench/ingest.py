@@ -1,7 +1,7 @@
 """Field-capture ingest: N shoppers send complete 20-step visits through real HTTP.
 
     python bench/ingest.py [--shoppers 20] [--visits 5] [--batched-visits 20] [--workers 2]
-                           [--pace-ms 200] [--database-url URL]
+                           [--pace-ms 200] [--full-results] [--database-url URL]
 
 The API runs under uvicorn in its own process on a loopback port; the shoppers are threads with
 keep-alive connections in this process. Every visit is a check-in, 20 steps with answers and both
@@ -11,8 +11,9 @@ last one answers, so latency there is mostly queueing behind the other 19); as s
 paced at one request per shopper every --pace-ms (20 shoppers at 200 ms offer 100 requests/s, far
 more than real shoppers, who spend a minute or more on a step: this is the latency a write sees
 under heavy but not saturating load); and batched as the outbox sends a visit walked offline: the
-whole visit in one multipart request to the whole-visit batch endpoint (visits/s), after a round
-of two visits per shopper that is not timed (a server runs for hours: its first batches pay for
+whole visit in one multipart request to the whole-visit batch endpoint with ``Prefer:
+return=minimal``, as the outbox sends it (each result's status without its body; --full-results
+asks for the bodies) (visits/s), after a round of two visits per shopper that is not timed (a server runs for hours: its first batches pay for
 caches the others use). The same rows are then inserted with plain SQL in one process, for the
 ratio.
 
@@ -204,8 +205,8 @@ class Shopper:
         self.pace = pace  # seconds between the starts of two requests; 0 = back to back
         self.next_at = 0.0
 
-    def call(self, kind: str, method: str, path: str, body: bytes, ctype: str) -> Any:
-        headers = {"Authorization": self.auth, "Content-Type": ctype}
+    def call(self, kind: str, method: str, path: str, body: bytes, ctype: str, **extra: str) -> Any:
+        headers = {"Authorization": self.auth, "Content-Type": ctype, **extra}
         if self.pace:
             now = time.perf_counter()
             if self.next_at > now:
@@ -246,10 +247,12 @@ class Shopper:
             f"multipart/form-data; boundary={boundary}",
         )
 
-    def visit(self, planned: PlannedVisit, batched: bool) -> None:
+    def visit(self, planned: PlannedVisit, batched: bool, full_results: bool = False) -> None:
         if batched:
+            # As the outbox sends it: the phone reads each result's status, not its body.
+            prefer = {} if full_results else {"Prefer": "return=minimal"}
             result = self.call(
-                "visit", "POST", planned.batch_path, planned.batch, planned.batch_type
+                "visit", "POST", planned.batch_path, planned.batch, planned.batch_type, **prefer
             )
             bad = [r for r in result["results"] if r["status"] >= 300]
             if bad:
@@ -343,6 +346,7 @@ def run_phase(
     assignments: list[list[int]],
     batched: bool,
     pace: float = 0.0,
+    full_results: bool = False,
 ) -> Phase:
     plans = [
         [PlannedVisit(assignment_id, small_jpeg(assignment_id)) for assignment_id in ids]
@@ -356,7 +360,7 @@ def run_phase(
     def work(shopper: Shopper, visits: list[PlannedVisit]) -> None:
         try:
             for planned in visits:
-                shopper.visit(planned, batched)
+                shopper.visit(planned, batched, full_results)
         except BaseException as err:  # reported after the run
             errors.append(err)
 
@@ -507,6 +511,11 @@ def main() -> None:
     parser.add_argument(
         "--pace-ms", type=float, default=200, help="per shopper, in the paced single-write phase"
     )
+    parser.add_argument(
+        "--full-results",
+        action="store_true",
+        help="batched phase: ask for every result's body (the outbox sends Prefer: return=minimal)",
+    )
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="fieldwork-bench-"))
@@ -546,10 +555,12 @@ def main() -> None:
             per_phase,
             phase,
         )
-        run_phase(port, server.pid, tokens, warm, batched=True)
-        phase = run_phase(port, server.pid, tokens, batched, batched=True)
+        full = args.full_results
+        run_phase(port, server.pid, tokens, warm, batched=True, full_results=full)
+        phase = run_phase(port, server.pid, tokens, batched, batched=True, full_results=full)
+        answers = "every result's body" if full else "Prefer: return=minimal, as the outbox"
         http_rate = report(
-            "batched (one request a visit: check-in, photo, 20 steps, submit)",
+            f"batched (one request a visit: check-in, photo, 20 steps, submit; {answers})",
             args.shoppers * args.batched_visits,
             phase,
         )

@@ -1,11 +1,12 @@
 """What one whole-visit batch costs the server, measured in one process, without the network.
 
-    python bench/visit_cost.py [--visits 200]               # CPU ms per visit
-    python bench/visit_cost.py --callgrind [--visits 50]    # machine instructions per visit
+    python bench/visit_cost.py [--visits 200] [--full-results]   # CPU ms per visit
+    python bench/visit_cost.py --callgrind [--visits 50] [...]   # machine instructions per visit
 
 The served app (``create_served_app``, as ``fieldwork serve`` runs it) is driven through ASGI
 with the same batches ``bench/ingest.py`` sends: a check-in, one small photo, 20 steps with both
-emotion measures and the check-out, one request a visit, one after the other. Nothing else runs,
+emotion measures and the check-out, one request a visit, one after the other, with ``Prefer:
+return=minimal`` as the outbox sends them (``--full-results``: without it). Nothing else runs,
 so this is the server's own cost of a visit: the HTTP framework, authentication, parsing, the
 plan, QC, the write and the answer (not uvicorn's socket handling).
 
@@ -37,7 +38,7 @@ from bench._server import ROOT
 WARM_UP = 20
 
 
-async def _send(app: object, token: str, planned: ingest.PlannedVisit) -> None:
+async def _send(app: object, token: str, planned: ingest.PlannedVisit, full: bool) -> None:
     path = "/api/v1" + planned.batch_path
     headers = [
         (b"host", b"bench"),
@@ -45,6 +46,8 @@ async def _send(app: object, token: str, planned: ingest.PlannedVisit) -> None:
         (b"content-length", str(len(planned.batch)).encode()),
         (b"authorization", f"Bearer {token}".encode()),
     ]
+    if not full:
+        headers.append((b"prefer", b"return=minimal"))  # as the outbox sends it
     scope = {
         "type": "http",
         "asgi": {"version": "3.0"},
@@ -89,7 +92,7 @@ def _toggle(state: str) -> None:
         sum(range(1000))
 
 
-def measure(visits: int) -> float:
+def measure(visits: int, full: bool = False) -> float:
     """CPU seconds per visit of ``visits`` whole-visit batches after a warm-up."""
     workdir = Path(tempfile.mkdtemp(prefix="fieldwork-visit-cost-"))
     try:
@@ -119,11 +122,11 @@ def measure(visits: int) -> float:
         async def run() -> float:
             async with app.router.lifespan_context(app):
                 for one in planned[:WARM_UP]:
-                    await _send(app, tokens[0], one)
+                    await _send(app, tokens[0], one, full)
                 _toggle("on")
                 started = time.process_time()
                 for one in planned[WARM_UP:]:
-                    await _send(app, tokens[0], one)
+                    await _send(app, tokens[0], one, full)
                 spent = time.process_time() - started
                 _toggle("off")
                 return spent
@@ -133,7 +136,7 @@ def measure(visits: int) -> float:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def under_callgrind(visits: int) -> int:
+def under_callgrind(visits: int, full: bool) -> int:
     """Instructions per visit, from a run of this script under callgrind."""
     if shutil.which("valgrind") is None or shutil.which("callgrind_control") is None:
         raise SystemExit("--callgrind needs valgrind (Debian: apt-get install valgrind)")
@@ -147,6 +150,7 @@ def under_callgrind(visits: int) -> int:
             str(Path(__file__).resolve()),
             "--visits",
             str(visits),
+            *(["--full-results"] if full else []),
         ]
         env = os.environ | {"FIELDWORK_BENCH_CALLGRIND": "1"}
         done = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True)
@@ -160,14 +164,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--visits", type=int, default=0, help="default: 200, or 50 --callgrind")
     parser.add_argument("--callgrind", action="store_true", help="count instructions instead")
+    parser.add_argument(
+        "--full-results",
+        action="store_true",
+        help="ask for every result's body (the outbox sends Prefer: return=minimal)",
+    )
     args = parser.parse_args()
     if args.callgrind:
         visits = args.visits or 50
         print(f"{visits} whole-visit batches under callgrind (slow: about a minute)")
-        print(f"instructions per visit: {under_callgrind(visits):,}")
+        print(f"instructions per visit: {under_callgrind(visits, args.full_results):,}")
         return
     visits = args.visits or 200
-    cpu = measure(visits)
+    cpu = measure(visits, args.full_results)
     if not os.environ.get("FIELDWORK_BENCH_CALLGRIND"):
         print(f"{visits} whole-visit batches, one process, no network")
         print(f"server CPU per visit: {cpu * 1000:.2f} ms ({1 / cpu:.0f} visits/s on one core)")

@@ -42,8 +42,9 @@ export async function login(username, password) {
   return session.user;
 }
 
-export async function request(method, path, { json, body, auth = true, timeoutMs = TIMEOUT_MS } = {}) {
+export async function request(method, path, { json, body, auth = true, timeoutMs = TIMEOUT_MS, prefer } = {}) {
   const headers = { Accept: "application/json" };
+  if (prefer) headers.Prefer = prefer;
   if (auth && session) headers.Authorization = `Bearer ${session.token}`;
   if (json !== undefined) {
     headers["Content-Type"] = "application/json";
@@ -71,7 +72,7 @@ export async function request(method, path, { json, body, auth = true, timeoutMs
 export const get = (path) => request("GET", path);
 export const post = (path, json) => request("POST", path, { json });
 export const put = (path, json) => request("PUT", path, { json });
-export const upload = (path, formData, timeoutMs) => request("POST", path, { body: formData, timeoutMs });
+export const upload = (path, formData, timeoutMs, prefer) => request("POST", path, { body: formData, timeoutMs, prefer });
 
 /** Every page of a paginated list. */
 export async function getAllPages(path) {

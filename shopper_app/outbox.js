@@ -255,15 +255,18 @@ async function claim(run, until) {
 }
 
 /** One whole-visit batch request: JSON, or multipart with a part per photo when there are any. */
+// Only each result's status and problem are read: the server leaves out the bodies (RFC 7240).
+const MINIMAL = "return=minimal";
+
 function post(assignmentId, ops, timeoutMs) {
   const path = `/assignments/${assignmentId}/visit/batch`;
   const operations = { operations: ops.map(operation) };
   const photos = ops.filter((op) => op.kind === "media");
-  if (!photos.length) return api.post(path, operations);
+  if (!photos.length) return api.request("POST", path, { json: operations, timeoutMs, prefer: MINIMAL });
   const form = new FormData();
   form.append("operations", JSON.stringify(operations));
   for (const op of photos) form.append(part(op), op.blob, op.filename || "photo.jpg");
-  return api.upload(path, form, timeoutMs);
+  return api.upload(path, form, timeoutMs, MINIMAL);
 }
 
 const part = (op) => `photo-${op.seq}`;

@@ -378,8 +378,16 @@ class _Job:
     done: bool = False
 
 
-def results(fresh: FreshVisit, visit_id: int) -> list[dict[str, Any]]:
-    """What each operation's single request would have answered (after ``store_many``)."""
+def results(fresh: FreshVisit, visit_id: int, *, minimal: bool = False) -> list[dict[str, Any]]:
+    """What each operation's single request would have answered (after ``store_many``); with
+    ``minimal`` (``Prefer: return=minimal``) only the statuses, none of the bodies."""
+    if minimal:
+        return [
+            service.operation_result(
+                index, 200 if isinstance(item, (service.StepInput, VisitSubmit)) else 201, None
+            )
+            for index, item in enumerate(fresh.operations)
+        ]
     journey_version_id = fresh.assignment.journey_version_id
     started = SimpleNamespace(
         id=visit_id,

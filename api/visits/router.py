@@ -123,7 +123,9 @@ async def media_store(request: Request) -> MediaStore:
 MediaStoreDep = Annotated[MediaStore, Depends(media_store)]
 
 
-def _json(content: Any, *, created: bool = False) -> Response:
+def _json(
+    content: Any, *, created: bool = False, headers: dict[str, str] | None = None
+) -> Response:
     """A response serialised once (the route's response_model documents its shape).
 
     FastAPI would dump a returned model to Python, validate that against the response model and
@@ -133,7 +135,32 @@ def _json(content: Any, *, created: bool = False) -> Response:
         to_json(content),
         status_code=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         media_type="application/json",
+        headers=headers,
     )
+
+
+MINIMAL = "return=minimal"
+
+
+def wants_minimal(request: Request) -> bool:
+    """Whether the request says ``Prefer: return=minimal`` (RFC 7240): the batch's results then
+    carry each operation's status (and problem) without the body its single request would have
+    answered, which the phone's outbox does not read."""
+    for header in request.headers.getlist("prefer"):
+        for preference in header.split(","):
+            name, _, value = preference.split(";")[0].partition("=")
+            if name.strip().lower() == "return" and value.strip().strip('"').lower() == "minimal":
+                return True
+    return False
+
+
+def _batch_json(content: dict[str, Any], *, minimal: bool) -> Response:
+    """A batch's answer; with ``minimal`` its results carry no bodies (Preference-Applied)."""
+    if not minimal:
+        return _json(content)
+    for result in content["results"]:
+        result["body"] = None
+    return _json(content, headers={"Preference-Applied": MINIMAL})
 
 
 # ---------------------------------------------------------------- briefing
@@ -328,11 +355,13 @@ async def run_visit_batch(
 
     JSON, or multipart when it carries photos. Each operation gets its own result, with the
     status its single request would have answered; a step, photo or submit before the visit is
-    started is 404."""
+    started is 404. ``Prefer: return=minimal`` leaves out the results' bodies (a smaller
+    answer for a phone on a slow network; the outbox sends it)."""
     limit = get_app_settings(request).max_upload_bytes
     data, files = await _visit_batch_input(request, limit)
     db = get_db(request)
     writer = _group_writer(request)
+    minimal = wants_minimal(request)
 
     def apply() -> Response:
         operations = service.parse_visit_operations(data.operations, files, limit=limit)
@@ -354,13 +383,15 @@ async def run_visit_batch(
                 )
             visit_id = None if planned is None else writer.store(planned)
             if planned is not None and visit_id is not None:
-                return _json({"visit_id": visit_id, "results": fresh.results(planned, visit_id)})
+                answers = fresh.results(planned, visit_id, minimal=minimal)
+                return _batch_json({"visit_id": visit_id, "results": answers}, minimal=minimal)
         with db.session() as session:
             assignment = service.own_assignment(session, shopper=user, assignment_id=assignment_id)
             visit, results = service.run_visit_batch(
                 session, assignment=assignment, operations=operations, actor=user, store=store
             )
-        return _json({"visit_id": visit.id if visit else None, "results": results})
+        content = {"visit_id": visit.id if visit else None, "results": results}
+        return _batch_json(content, minimal=minimal)
 
     return await anyio.to_thread.run_sync(apply, limiter=_batch_lane(request))
 
@@ -380,15 +411,18 @@ router.add_api_route(
 
 
 @router.post("/visits/{visit_id}/batch", response_model=BatchResponse)
-def run_batch(visit_id: int, data: BatchRequest, db: DatabaseDep, user: ShopperUser) -> Response:
-    """Apply several queued writes of one visit in order, each with its own result."""
+def run_batch(
+    visit_id: int, data: BatchRequest, request: Request, db: DatabaseDep, user: ShopperUser
+) -> Response:
+    """Apply several queued writes of one visit in order, each with its own result
+    (``Prefer: return=minimal``: without the bodies)."""
     operations = service.parse_operations(data.operations)  # before the write transaction
     with db.session() as session:
         visit, assignment = service.own_visit(session, shopper=user, visit_id=visit_id)
         results = service.run_batch(
             session, visit=visit, assignment=assignment, operations=operations, actor=user
         )
-    return _json({"results": results})
+    return _batch_json({"results": results}, minimal=wants_minimal(request))
 
 
 # ---------------------------------------------------------------- media

@@ -64,7 +64,11 @@ def test_photos_beyond_a_requests_caps_go_in_the_next_request(
     flows.wait_all_sent(page)
     batch = f"/assignments/{field.assignment_id}/visit/batch"
     assert flows.visit_writes(requests) == [("POST", batch)] * len(photos_per_request)
-    answers = [flows.batch_response(r) for r in requests if r.url.endswith(batch)]
+    sent = [r for r in requests if r.url.endswith(batch)]
+    answers = [flows.batch_response(r) for r in sent]
+    # The outbox reads only the statuses: it asks for no bodies, and gets none.
+    assert {r.headers.get("prefer") for r in sent} == {"return=minimal"}
+    assert {result["body"] for answer in answers for result in answer["results"]} == {None}
     # The check-in leads the first request; every photo is stored once.
     first, *rest = [[result["status"] for result in answer["results"]] for answer in answers]
     assert first == [201] * (1 + photos_per_request[0])

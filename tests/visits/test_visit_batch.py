@@ -245,3 +245,60 @@ def test_bad_requests_are_refused_whole(field: Field) -> None:
     )
     assert huge.status_code == 413
     assert field.count(Visit) == 0
+
+
+MINIMAL = {"Prefer": "return=minimal"}
+
+
+def test_prefer_return_minimal_answers_the_statuses_without_the_bodies(field: Field) -> None:
+    assignment_id = field.assignment()
+    field.pass_quiz(assignment_id)
+    operations, files = whole_visit()
+
+    # A fresh whole visit (stored the short way), as the outbox sends it.
+    response = send(field, assignment_id, operations, files, headers=field.shopper | MINIMAL)
+    assert statuses(response) == [201, 201, 200, 201, 200, 200]
+    assert response.headers["preference-applied"] == "return=minimal"
+    assert [r["body"] for r in response.json()["results"]] == [None] * 6
+    visit_id = response.json()["visit_id"]
+    stored = field.client.get(f"/api/v1/visits/{visit_id}", headers=field.shopper).json()
+    assert stored["status"] == "submitted" and len(stored["steps"]) == 2
+    assert len(stored["media"]) == 2 and stored["missing_media"] == []
+
+    # A resend goes the general way; a refusal keeps its problem.
+    conflicting = [{"op": "start", "body": operations[0]["body"] | {"latitude": 1.0}}]
+    conflicting += operations[1:]
+    prefer = {"Prefer": 'respond-async, return="minimal"; lenient'}
+    again = send(field, assignment_id, conflicting, files, headers=field.shopper | prefer)
+    assert statuses(again) == [409, 200, 200, 200, 200, 200]
+    assert again.headers["preference-applied"] == "return=minimal"
+    results = again.json()["results"]
+    assert [r["body"] for r in results] == [None] * 6
+    assert results[0]["problem"]["type"].endswith("idempotency-conflict")
+    assert again.json()["visit_id"] == visit_id
+    assert (field.count(Visit), field.count(StepObservation), field.count(Media)) == (1, 2, 2)
+
+
+def test_without_return_minimal_every_result_carries_its_body(field: Field) -> None:
+    assignment_id = field.assignment()
+    field.pass_quiz(assignment_id)
+    start = send(field, assignment_id, [start_op()], headers=field.shopper | MINIMAL)
+    assert statuses(start) == [201]
+    visit_id = start.json()["visit_id"]
+    url = f"/api/v1/visits/{visit_id}/batch"
+    step = {"op": "step", "step_key": "entrance", "body": entrance_body()}
+
+    full = field.client.post(
+        url,
+        json={"operations": [step]},
+        headers=field.shopper | {"Prefer": "return=representation"},
+    )
+    assert statuses(full) == [200]
+    assert "preference-applied" not in full.headers
+    assert full.json()["results"][0]["body"]["step_key"] == "entrance"
+
+    brief = field.client.post(url, json={"operations": [step]}, headers=field.shopper | MINIMAL)
+    assert statuses(brief) == [200]
+    assert brief.headers["preference-applied"] == "return=minimal"
+    assert brief.json()["results"] == [{"index": 0, "status": 200, "body": None, "problem": None}]
+    assert field.count(StepObservation) == 1
