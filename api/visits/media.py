@@ -10,13 +10,13 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-import tempfile
+import threading
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 MAX_PIXELS = 50_000_000
 JPEG_QUALITY = 85
@@ -44,10 +44,14 @@ def clean_image(raw: bytes) -> CleanImage:
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
-            with Image.open(io.BytesIO(raw)) as probe:
-                source_format = probe.format
-                probe.verify()
-            with Image.open(io.BytesIO(raw)) as image:
+            image = Image.open(io.BytesIO(raw))
+            source_format = image.format
+            if type(image).verify is not ImageFile.ImageFile.verify:
+                # A format whose verify() checks more than opening did (PNG: every chunk's
+                # CRC, which decoding skips); the image is opened anew after it.
+                image.verify()
+                image = Image.open(io.BytesIO(raw))
+            with image:
                 if image.width * image.height > MAX_PIXELS:
                     raise NotAnImage(f"the image has more than {MAX_PIXELS:,} pixels")
                 image.load()
@@ -87,10 +91,12 @@ class MediaStore(Protocol):
 
 
 class LocalMediaStore:
-    """Files under ``root/ab/abcdef…`` named by their SHA-256; written atomically."""
+    """Files under ``root/ab/abcdef…`` named by their SHA-256; written atomically: to a file
+    of this thread's own (``.upload-<key>-<pid>-<thread>``), then renamed into place."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self._folders: set[str] = set()  # made already (by this object)
 
     def _path(self, key: str) -> Path:
         if len(key) != 64 or not all(c in "0123456789abcdef" for c in key):
@@ -99,14 +105,27 @@ class LocalMediaStore:
 
     def put(self, data: bytes) -> str:
         key = hashlib.sha256(data).hexdigest()
-        path = self._path(key)
-        if path.exists():
+        folder = os.path.join(self.root, key[:2])
+        path = os.path.join(folder, key)
+        if os.path.exists(path):
             return key
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".upload-")
+        if folder not in self._folders:
+            os.makedirs(folder, exist_ok=True)
+            self._folders.add(folder)
+        tmp = os.path.join(folder, f".upload-{key}-{os.getpid()}-{threading.get_ident()}")
+        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC
         try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
+            try:
+                fd = os.open(tmp, flags, 0o600)
+            except FileNotFoundError:  # the folder was removed since this store made it
+                os.makedirs(folder, exist_ok=True)
+                fd = os.open(tmp, flags, 0o600)
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view) :]
+            finally:
+                os.close(fd)
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)

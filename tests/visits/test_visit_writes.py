@@ -190,14 +190,24 @@ def test_oversize_upload_is_refused_with_413(field: Field) -> None:
     assert field.count(Media) == 0
 
 
+def _png_with_bad_idat_checksum() -> bytes:
+    """A PNG that decodes, but whose pixel chunk's CRC is wrong (only ``verify`` sees it)."""
+    png = photo_bytes("PNG")
+    at = png.index(b"IDAT")
+    crc_at = at + 4 + int.from_bytes(png[at - 4 : at], "big")
+    return png[:crc_at] + bytes([png[crc_at] ^ 0xFF]) + png[crc_at + 1 :]
+
+
 @pytest.mark.parametrize(
     ("filename", "data"),
     [
         ("receipt.jpg", b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"),
         ("receipt.jpg", b"just some text pretending to be a photo"),
         ("receipt.png", photo_bytes("PNG")[:60]),  # truncated
+        ("receipt.png", _png_with_bad_idat_checksum()),
+        ("receipt.jpg", photo_bytes()[:400]),  # cut off in the middle of its pixels
     ],
-    ids=["pdf", "text", "truncated-png"],
+    ids=["pdf", "text", "truncated-png", "png-bad-checksum", "truncated-jpeg"],
 )
 def test_non_image_upload_is_refused_with_422(field: Field, filename: str, data: bytes) -> None:
     visit_id = field.start()["id"]
