@@ -169,10 +169,30 @@ def _configure_sqlite(engine: Engine, writers: _WriterQueue) -> None:
             release(connection.info)
             raise
 
-    @event.listens_for(engine, "commit")
-    @event.listens_for(engine, "rollback")
-    def _on_end(connection: Any) -> None:
-        release(connection.info)
+    # Freed once COMMIT or ROLLBACK has run: SQLAlchemy's "commit" and "rollback" events come
+    # before them, and a writer let in then would find SQLite still locked and sleep in its busy
+    # handler. The dialect's calls get the pooled connection, whose ``info`` is the one above.
+    dialect = engine.dialect
+    commit, rollback = dialect.do_commit, dialect.do_rollback
+
+    def held(dbapi_connection: Any) -> dict[str, Any]:
+        try:
+            return dbapi_connection.info  # type: ignore[no-any-return]
+        except NotImplementedError:  # the dialect's first look at a new connection, unpooled
+            return {}
+
+    def do_commit(dbapi_connection: Any) -> None:
+        commit(dbapi_connection)
+        release(held(dbapi_connection))
+
+    def do_rollback(dbapi_connection: Any) -> None:
+        try:
+            rollback(dbapi_connection)
+        finally:
+            release(held(dbapi_connection))
+
+    dialect.do_commit = do_commit  # type: ignore[method-assign]
+    dialect.do_rollback = do_rollback  # type: ignore[method-assign]
 
     @event.listens_for(engine, "checkin")
     def _on_checkin(_dbapi_connection: Any, record: Any) -> None:

@@ -67,3 +67,34 @@ def test_a_write_in_another_process_waits_for_the_write_slot(database_url: str) 
     assert waited >= 0.25  # it began only when the other process committed
     assert names == ["first", "second"]
     assert _lock_is_free(lock_file)
+
+
+def test_the_write_slot_is_held_until_commit_has_run(database_url: str) -> None:
+    lock_file = Path(database_url.removeprefix("sqlite:///") + "-writers")
+    database = Database(database_url)
+    with database.session() as session:
+        session.execute(text("CREATE TABLE scratch (name TEXT)"))
+    seen: list[tuple[str, bool]] = []
+
+    def trace(statement: str) -> None:
+        if statement in ("COMMIT", "ROLLBACK"):
+            seen.append((statement, _lock_is_free(lock_file)))
+
+    for outcome in ("commit", "rollback"):
+        try:
+            with database.session() as session:
+                session.execute(text("INSERT INTO scratch (name) VALUES (:n)"), {"n": outcome})
+                raw = session.connection().connection.driver_connection
+                raw.set_trace_callback(trace)  # type: ignore[union-attr]
+                if outcome == "rollback":
+                    raise RuntimeError("undo")
+        except RuntimeError:
+            pass
+        raw.set_trace_callback(None)  # type: ignore[union-attr]
+        assert _lock_is_free(lock_file)  # freed afterwards
+    with database.session(read_only=True) as session:
+        names = session.execute(text("SELECT name FROM scratch")).scalars().all()
+    database.dispose()
+    # While SQLite ran COMMIT and ROLLBACK, no other process could take the write slot.
+    assert seen == [("COMMIT", False), ("ROLLBACK", False)]
+    assert names == ["commit"]
