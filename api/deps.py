@@ -90,26 +90,55 @@ CredentialDep = Annotated[Credential | None, Depends(get_credential)]
 def get_current_user(request: Request, settings: SettingsDep, credential: CredentialDep) -> User:
     if credential is not None and credential.kind == "key":
         return _key_principal(request, settings, credential.value)
-    if credential is None:
-        raise Unauthorized("Send a bearer token from POST /api/v1/auth/token.")
+    user_id = bearer_user_id(credential, settings)
     # Its own read transaction: on SQLite the request's writing one starts later and shorter.
     with get_db(request).read_connection() as connection:
-        user = token_user(connection, credential.value, secret=settings.resolved_secret_key)
+        user = active_user(connection, user_id)
     if user is None:
         raise Unauthorized(TOKEN_REFUSED)
     return user
 
 
-def token_user(connection: Connection, token: str, *, secret: str) -> User | None:
-    """The active account a bearer token signs in, else None; the one check every request and
-    every open event stream makes. A Core query, without a Session: this runs on every request."""
-    user_id = read_token(token, secret=secret)
+def bearer_user_id(credential: Credential | None, settings: Settings) -> int:
+    """The account id a request's bearer token was issued to, checked without I/O (signature
+    and expiry); 401 without one, or for a bad or expired token."""
+    if credential is None:
+        raise Unauthorized("Send a bearer token from POST /api/v1/auth/token.")
+    user_id = read_token(credential.value, secret=settings.resolved_secret_key)
     if user_id is None:
-        return None
+        raise Unauthorized(TOKEN_REFUSED)
+    return user_id
+
+
+def active_user(connection: Connection, user_id: int) -> User | None:
+    """The account, if it is still active; a Core query, without a Session."""
     row = connection.execute(_USER_BY_ID, {"user_id": user_id}).first()
     if row is None or not row.is_active:
         return None
     return detached(User, row)
+
+
+def token_user(connection: Connection, token: str, *, secret: str) -> User | None:
+    """The active account a bearer token signs in, else None; the one check every request and
+    every open event stream makes."""
+    user_id = read_token(token, secret=secret)
+    return None if user_id is None else active_user(connection, user_id)
+
+
+def signed_in_as(connection: Connection, user_id: int, *roles: Role) -> User:
+    """``get_current_user`` and ``require_roles`` for a route that reads the account itself, in
+    a transaction of its own (``bearer_user_id`` checked the token): 401, 403 or the user."""
+    user = active_user(connection, user_id)
+    if user is None:
+        raise Unauthorized(TOKEN_REFUSED)
+    return _with_role(user, roles)
+
+
+def _with_role(user: User, roles: tuple[Role, ...]) -> User:
+    if user.role not in roles:
+        allowed = ", ".join(sorted(roles))
+        raise Forbidden(f"This needs one of the roles: {allowed}.")
+    return user
 
 
 def _key_principal(request: Request, settings: Settings, key: str) -> User:
@@ -141,10 +170,7 @@ CurrentUser = Annotated[User, Depends(get_current_user)]
 
 def require_roles(*roles: Role) -> Callable[[User], Awaitable[User]]:
     async def guard(user: CurrentUser) -> User:
-        if user.role not in roles:
-            allowed = ", ".join(sorted(roles))
-            raise Forbidden(f"This needs one of the roles: {allowed}.")
-        return user
+        return _with_role(user, roles)
 
     return guard
 

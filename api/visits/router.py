@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -12,14 +13,20 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from pydantic import ValidationError
 from pydantic_core import to_json
+from starlette.concurrency import run_in_threadpool
 
+from api.accounts.models import Role
 from api.deps import (
+    CredentialDep,
     DatabaseDep,
     FieldUser,
     SessionDep,
     ShopperUser,
+    bearer_user_id,
     get_app_settings,
+    get_current_user,
     get_db,
+    signed_in_as,
 )
 from api.errors import Invalid, PayloadTooLarge, UnsupportedMediaType, error_field
 from api.visits import fresh, service
@@ -266,42 +273,56 @@ _BATCH_BODY = {
 }
 
 
-async def _visit_batch_input(
-    request: Request, limit: int
-) -> tuple[VisitBatchRequest, dict[str, bytes]]:
-    """The operations and the file parts of a whole-visit batch (JSON or multipart)."""
+@dataclass
+class _BatchBody:
+    """A whole-visit batch as read from the request, not yet checked (``_batch_request``)."""
+
+    operations: str | bytes | None  # None: the body is neither JSON nor multipart
+    files: dict[str, bytes] = field(default_factory=dict)
+    stray_field: str | None = None  # a multipart form field other than operations
+
+
+async def _read_batch(request: Request, limit: int) -> _BatchBody:
+    """Read a whole-visit batch's body (JSON or multipart) in the event loop; only a broken
+    multipart body, or one with too many parts, is refused here (400, Starlette's message)."""
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    files: dict[str, bytes] = {}
     if ctype == "application/json":
-        raw: str | bytes = await request.body()
-    elif ctype == "multipart/form-data":
-        # A body that is not multipart, or has too many parts, is 400 (Starlette's message).
-        async with request.form(
-            max_files=MAX_BATCH_FILES, max_fields=8, max_part_size=MAX_OPERATIONS_BYTES
-        ) as form:
-            raw = ""
-            for name, value in form.multi_items():
-                if isinstance(value, str):
-                    if name != "operations":
-                        raise Invalid(
-                            f"Unexpected form field {name!r}: a whole-visit batch has an "
-                            "operations field and file parts.",
-                            [{"step": None, "field": name, "message": "is not expected"}],
-                        )
-                    raw = value
-                else:
-                    files[name] = await value.read(limit + 1)
-        if not raw:
-            raise Invalid(
-                "A multipart whole-visit batch needs an operations field.",
-                [{"step": None, "field": "operations", "message": "is required"}],
-            )
-    else:
+        return _BatchBody(await request.body())
+    if ctype != "multipart/form-data":
+        return _BatchBody(None)
+    body = _BatchBody("")
+    async with request.form(
+        max_files=MAX_BATCH_FILES, max_fields=8, max_part_size=MAX_OPERATIONS_BYTES
+    ) as form:
+        for name, value in form.multi_items():
+            if not isinstance(value, str):
+                body.files[name] = await value.read(limit + 1)
+            elif name == "operations":
+                body.operations = value
+            else:
+                body.stray_field = body.stray_field or name
+    return body
+
+
+def _batch_request(body: _BatchBody) -> VisitBatchRequest:
+    """The batch's operations (415 or 422 when the body does not hold them); CPU only."""
+    if body.operations is None:
         raise UnsupportedMediaType(
             "Send the batch as application/json, or as multipart/form-data when it has photos."
         )
+    if body.stray_field is not None:
+        raise Invalid(
+            f"Unexpected form field {body.stray_field!r}: a whole-visit batch has an "
+            "operations field and file parts.",
+            [{"step": None, "field": body.stray_field, "message": "is not expected"}],
+        )
+    if not body.operations:
+        raise Invalid(
+            "A multipart whole-visit batch needs an operations field.",
+            [{"step": None, "field": "operations", "message": "is required"}],
+        )
     try:
-        return VisitBatchRequest.model_validate_json(raw), files
+        return VisitBatchRequest.model_validate_json(body.operations)
     except ValidationError as err:
         errors = [{**e, "loc": ("body", *e["loc"])} for e in err.errors(include_url=False)]
         raise RequestValidationError(errors) from None
@@ -349,7 +370,7 @@ def _group_writer(request: Request) -> fresh.GroupWriter:
 
 
 async def run_visit_batch(
-    assignment_id: int, request: Request, user: ShopperUser, store: MediaStoreDep
+    assignment_id: int, request: Request, credential: CredentialDep, store: MediaStoreDep
 ) -> Response:
     """Apply a visit's queued writes (check-in, steps, photos, submit) in order, in one request.
 
@@ -357,32 +378,40 @@ async def run_visit_batch(
     status its single request would have answered; a step, photo or submit before the visit is
     started is 404. ``Prefer: return=minimal`` leaves out the results' bodies (a smaller
     answer for a phone on a slow network; the outbox sends it)."""
-    limit = get_app_settings(request).max_upload_bytes
-    data, files = await _visit_batch_input(request, limit)
+    settings = get_app_settings(request)
+    if credential is not None and credential.kind == "key":
+        # API keys only read: the general check refuses them (401 or 403).
+        await run_in_threadpool(get_current_user, request, settings, credential)
+    user_id = bearer_user_id(credential, settings)  # 401 before the body is read
+    limit = settings.max_upload_bytes
+    body = await _read_batch(request, limit)
     db = get_db(request)
     writer = _group_writer(request)
     minimal = wants_minimal(request)
 
     def apply() -> Response:
-        operations = service.parse_visit_operations(data.operations, files, limit=limit)
-        if fresh.looks_fresh(operations):  # checked and built before the write transaction
-            with db.session(read_only=True) as session:
+        planned = None
+        # One read transaction: the account (as ShopperUser would read it, in its own), then,
+        # for a fresh visit, the plan, checked and built before the write transaction.
+        with db.session(read_only=True) as session:
+            user = signed_in_as(session.connection(), user_id, Role.shopper)
+            data = _batch_request(body)
+            operations = service.parse_visit_operations(data.operations, body.files, limit=limit)
+            if fresh.looks_fresh(operations):
                 assignment = fresh.own_assignment(
                     session, shopper=user, assignment_id=assignment_id
                 )
-                planned = (
-                    None
-                    if assignment is None
-                    else fresh.plan(
+                if assignment is not None:
+                    planned = fresh.plan(
                         session,
                         assignment=assignment,
                         operations=operations,
                         actor=user,
                         store=store,
                     )
-                )
-            visit_id = None if planned is None else writer.store(planned)
-            if planned is not None and visit_id is not None:
+        if planned is not None:
+            visit_id = writer.store(planned)
+            if visit_id is not None:
                 answers = fresh.results(planned, visit_id, minimal=minimal)
                 return _batch_json({"visit_id": visit_id, "results": answers}, minimal=minimal)
         with db.session() as session:

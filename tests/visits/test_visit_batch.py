@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlmodel import select
 
+from api.accounts.models import User
 from api.audit.models import AuditEntry
 from api.visits.models import Media, StepObservation, Visit
 from tests.visits.conftest import Field, entrance_body, new_uuid, now_iso, photo_bytes, till_body
@@ -302,3 +303,29 @@ def test_without_return_minimal_every_result_carries_its_body(field: Field) -> N
     assert brief.headers["preference-applied"] == "return=minimal"
     assert brief.json()["results"] == [{"index": 0, "status": 200, "body": None, "problem": None}]
     assert field.count(StepObservation) == 1
+
+
+def test_who_may_send_a_batch_is_settled_before_its_body(field: Field) -> None:
+    assignment_id = field.assignment()
+    field.pass_quiz(assignment_id)
+    url = f"/api/v1/assignments/{assignment_id}/visit/batch"
+    post = field.client.post
+    junk = {"content": b"{not json", "headers": {"content-type": "application/json"}}
+
+    # No token, or one that is not ours: 401 whatever the body holds.
+    assert post(url, content=b"x", headers={"content-type": "text/plain"}).status_code == 401
+    forged = {"Authorization": "Bearer not.a.token"}
+    assert post(url, **junk | {"headers": junk["headers"] | forged}).status_code == 401
+    # A signed-in manager: 403, before the body is looked at.
+    refused = post(url, **junk | {"headers": junk["headers"] | field.manager})
+    assert refused.status_code == 403, refused.text
+    assert post(url, json={"operations": [start_op()]}, headers=field.manager).status_code == 403
+    # A shopper's malformed batch is 422; once the account is disabled, 401.
+    assert post(url, **junk | {"headers": junk["headers"] | field.shopper}).status_code == 422
+    with field.db.session() as session:
+        shopper = session.get(User, field.world.ids["shopper-1"])
+        assert shopper is not None
+        shopper.is_active = False
+    disabled = send(field, assignment_id, [start_op()])
+    assert disabled.status_code == 401, disabled.text
+    assert field.count(Visit) == 0
