@@ -55,6 +55,16 @@ from api.migrate import upgrade
 from api.projects.models import Project
 from bench._server import cpu_seconds, start_server
 
+
+def uuid7() -> str:
+    """A version 7 UUID (RFC 9562), as the shopper app's outbox makes them: the millisecond,
+    then random bits (Python has ``uuid.uuid7`` from 3.14)."""
+    raw = bytearray((time.time_ns() // 1_000_000).to_bytes(6, "big") + os.urandom(10))
+    raw[6] = (raw[6] & 0x0F) | 0x70
+    raw[8] = (raw[8] & 0x3F) | 0x80
+    return str(uuid.UUID(bytes=bytes(raw)))
+
+
 SECRET = "bench-secret-" + "x" * 40
 PHASES = ("orientation", "weighing", "purchase", "use", "evaluation")
 STEPS_PER_PHASE = 4
@@ -102,7 +112,7 @@ def step_body(n: int, photo: str | None) -> dict[str, Any]:
     if photo:
         answers["receipt"] = [photo]
     return {
-        "client_uuid": str(uuid.uuid4()),
+        "client_uuid": uuid7(),
         "started_at": (now - timedelta(seconds=90)).isoformat(),
         "ended_at": now.isoformat(),
         "latitude": 52.09,
@@ -278,7 +288,7 @@ class PlannedVisit:
         self.start_path = f"/assignments/{assignment_id}/visit"
         self.start = dumps(
             {
-                "client_uuid": str(uuid.uuid4()),
+                "client_uuid": uuid7(),
                 "started_at": now,
                 "latitude": 52.09,
                 "longitude": 5.12,
@@ -286,12 +296,12 @@ class PlannedVisit:
                 "device": {"user_agent": "bench", "platform": "linux", "app_version": "0"},
             }
         )
-        self.media_uuid = str(uuid.uuid4())
+        self.media_uuid = uuid7()
         self.photo = photo
         bodies = [
             (f"step_{n:02d}", step_body(n, self.media_uuid if n == 10 else None)) for n in range(20)
         ]
-        submit = {"client_uuid": str(uuid.uuid4()), "ended_at": now}
+        submit = {"client_uuid": uuid7(), "ended_at": now}
         self.steps = [(key, dumps(body)) for key, body in bodies]
         self.submit = dumps(submit)
         # The whole visit as the outbox sends a visit queued offline: one multipart request.
@@ -431,7 +441,7 @@ def plain_sql(url: str, visits: int) -> float:
     t0 = time.perf_counter()
     for assignment_id in ids:
         with engine.begin() as conn:
-            visit_uuid, media_uuid = str(uuid.uuid4()), str(uuid.uuid4())
+            visit_uuid, media_uuid = uuid7(), uuid7()
             visit_id = conn.execute(
                 text(
                     "INSERT INTO visits (assignment_id, client_uuid, payload_hash, started_at, checkin_latitude,"

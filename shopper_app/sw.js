@@ -1,7 +1,7 @@
 // Service worker: the app shell comes from the cache (so the app starts offline);
 // the API always goes to the network (the outbox, not this worker, deals with being offline).
 // Bump VERSION whenever a shell file changes so phones fetch the new shell.
-const VERSION = "fieldwork-shell-v10";
+const VERSION = "fieldwork-shell-v11";
 const SHELL = [
   "./",
   "index.html",

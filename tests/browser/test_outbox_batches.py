@@ -3,6 +3,7 @@ at most 10 photos and 8 MB of photos in each; the rest goes in the next request.
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import pytest
@@ -73,4 +74,28 @@ def test_photos_beyond_a_requests_caps_go_in_the_next_request(
     first, *rest = [[result["status"] for result in answer["results"]] for answer in answers]
     assert first == [201] * (1 + photos_per_request[0])
     assert rest == [[201] * n for n in photos_per_request[1:]]
-    assert len(field.visit()["media"]) == count
+    media = field.visit()["media"]
+    assert len(media) == count
+    assert {uuid.UUID(m["client_uuid"]).version for m in media} == {7}  # the outbox's own UUIDs
+
+
+def test_the_outbox_makes_time_ordered_version_7_uuids(page: Page, field: Field) -> None:
+    flows.login(page)
+    made = page.evaluate(
+        """async () => {
+            const outbox = await import("./outbox.js");
+            const made = [];
+            for (let i = 0; i < 5; i++) {
+                made.push([outbox.uuid(), Date.now()]);
+                await new Promise((resolve) => setTimeout(resolve, 3));
+            }
+            return made;
+        }"""
+    )
+    uuids = [uuid.UUID(text) for text, _ in made]
+    assert {(u.version, u.variant) for u in uuids} == {(7, uuid.RFC_4122)}
+    assert len(set(uuids)) == 5
+    # The first 48 bits are the millisecond it was made: they sort as made.
+    stamps = [u.int >> 80 for u in uuids]
+    assert stamps == sorted(stamps) and len(set(stamps)) == 5
+    assert all(0 <= now - stamp < 1000 for stamp, (_, now) in zip(stamps, made, strict=True))
