@@ -1,21 +1,22 @@
 """Field-capture ingest: N shoppers send complete 20-step visits through real HTTP.
 
     python bench/ingest.py [--shoppers 20] [--visits 5] [--batched-visits 20] [--workers 2]
-                           [--pace-ms 200] [--full-results] [--database-url URL]
+                           [--pace-ms 200] [--full-results] [--keep-alive] [--database-url URL]
 
-The API runs under uvicorn in its own process on a loopback port; the shoppers are threads with
-keep-alive connections in this process. Every visit is a check-in, 20 steps with answers and both
-emotion measures, one small photo and the check-out. It is sent three times over: as single step
-writes back to back (the server's saturation: every shopper sends its next request the moment the
-last one answers, so latency there is mostly queueing behind the other 19); as single step writes
-paced at one request per shopper every --pace-ms (20 shoppers at 200 ms offer 100 requests/s, far
-more than real shoppers, who spend a minute or more on a step: this is the latency a write sees
-under heavy but not saturating load); and batched as the outbox sends a visit walked offline: the
-whole visit in one multipart request to the whole-visit batch endpoint with ``Prefer:
-return=minimal``, as the outbox sends it (each result's status without its body; --full-results
-asks for the bodies) (visits/s), after a round of two visits per shopper that is not timed (a server runs for hours: its first batches pay for
-caches the others use). The same rows are then inserted with plain SQL in one process, for the
-ratio.
+The API runs under uvicorn in its own process on a loopback port; the shoppers are threads in
+this process. Every visit is a check-in, 20 steps with answers and both emotion measures, one
+small photo and the check-out. It is sent three times over: as single step writes back to back on
+keep-alive connections (the server's saturation: every shopper sends its next request the moment
+the last one answers, so latency there is mostly queueing behind the other 19); as single step
+writes paced at one request per shopper every --pace-ms (20 shoppers at 200 ms offer 100
+requests/s, far more than real shoppers, who spend a minute or more on a step: this is the
+latency a write sees under heavy but not saturating load); and batched as the outbox sends a
+visit walked offline (visits/s): the whole visit in one multipart request to the whole-visit
+batch endpoint with ``Prefer: return=minimal`` (each result's status without its body;
+--full-results asks for the bodies), on a connection of its own, as a phone sends a visit minutes
+after its last request (--keep-alive: each shopper keeps one), after a round of two visits per
+shopper that is not timed (a server runs for hours: its first batches pay for caches the others
+use). The same rows are then inserted with plain SQL in one process, for the ratio.
 
 Aim on SQLite, two cores: p95 < 50 ms per single step write, >= 250 complete visits/s batched.
 """
@@ -35,6 +36,7 @@ import threading
 import time
 import uuid
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -257,10 +259,14 @@ class Shopper:
             f"multipart/form-data; boundary={boundary}",
         )
 
-    def visit(self, planned: PlannedVisit, batched: bool, full_results: bool = False) -> None:
-        if batched:
+    def visit(self, planned: PlannedVisit, batching: Batching | None) -> None:
+        if batching is not None:
+            if not batching.keep_alive:
+                # A phone sends a visit's batch minutes after its last request: on a connection
+                # of its own (http.client opens it again).
+                self.conn.close()
             # As the outbox sends it: the phone reads each result's status, not its body.
-            prefer = {} if full_results else {"Prefer": "return=minimal"}
+            prefer = {} if batching.full_results else {"Prefer": "return=minimal"}
             result = self.call(
                 "visit", "POST", planned.batch_path, planned.batch, planned.batch_type, **prefer
             )
@@ -277,6 +283,20 @@ class Shopper:
 
 
 JSON = "application/json"
+
+
+@dataclass(frozen=True)
+class Batching:
+    """How the batched phase sends a visit: by default as the outbox does, asking for statuses
+    only (``Prefer: return=minimal``), on a connection of its own."""
+
+    full_results: bool = False
+    keep_alive: bool = False
+
+    def __str__(self) -> str:
+        answers = "every result's body" if self.full_results else "Prefer: return=minimal"
+        connection = "keep-alive connections" if self.keep_alive else "a connection a visit"
+        return f"{answers}, {connection}"
 
 
 class PlannedVisit:
@@ -354,9 +374,8 @@ def run_phase(
     server_pid: int,
     tokens: list[str],
     assignments: list[list[int]],
-    batched: bool,
+    batching: Batching | None = None,
     pace: float = 0.0,
-    full_results: bool = False,
 ) -> Phase:
     plans = [
         [PlannedVisit(assignment_id, small_jpeg(assignment_id)) for assignment_id in ids]
@@ -370,7 +389,7 @@ def run_phase(
     def work(shopper: Shopper, visits: list[PlannedVisit]) -> None:
         try:
             for planned in visits:
-                shopper.visit(planned, batched, full_results)
+                shopper.visit(planned, batching)
         except BaseException as err:  # reported after the run
             errors.append(err)
 
@@ -522,6 +541,11 @@ def main() -> None:
         "--pace-ms", type=float, default=200, help="per shopper, in the paced single-write phase"
     )
     parser.add_argument(
+        "--keep-alive",
+        action="store_true",
+        help="batched phase: each shopper keeps one connection (default: one per visit)",
+    )
+    parser.add_argument(
         "--full-results",
         action="store_true",
         help="batched phase: ask for every result's body (the outbox sends Prefer: return=minimal)",
@@ -555,22 +579,21 @@ def main() -> None:
         paced = [ids[v : 2 * v] for ids in assignments]
         warm = [ids[2 * v : 2 * v + warm_up] for ids in assignments]
         batched = [ids[2 * v + warm_up :] for ids in assignments]
-        phase = run_phase(port, server.pid, tokens, single, batched=False)
+        phase = run_phase(port, server.pid, tokens, single)
         report("single step writes, back to back (saturation)", per_phase, phase)
         pace = args.pace_ms / 1000
-        phase = run_phase(port, server.pid, tokens, paced, batched=False, pace=pace)
+        phase = run_phase(port, server.pid, tokens, paced, pace=pace)
         report(
             f"single step writes, paced: one request per shopper every {args.pace_ms:.0f} ms "
             f"(offered {args.shoppers / pace:.0f} requests/s)",
             per_phase,
             phase,
         )
-        full = args.full_results
-        run_phase(port, server.pid, tokens, warm, batched=True, full_results=full)
-        phase = run_phase(port, server.pid, tokens, batched, batched=True, full_results=full)
-        answers = "every result's body" if full else "Prefer: return=minimal, as the outbox"
+        batching = Batching(full_results=args.full_results, keep_alive=args.keep_alive)
+        run_phase(port, server.pid, tokens, warm, batching)
+        phase = run_phase(port, server.pid, tokens, batched, batching)
         http_rate = report(
-            f"batched (one request a visit: check-in, photo, 20 steps, submit; {answers})",
+            f"batched (one request a visit: check-in, photo, 20 steps, submit; {batching})",
             args.shoppers * args.batched_visits,
             phase,
         )
