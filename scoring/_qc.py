@@ -143,19 +143,23 @@ class QcContext:
     location: LocationData | None
     settings: QcSettings
     other_visit_hashes: Mapping[str, int]
+    # Derived once, for the rules that all walk them.
+    by_step: Mapping[str, StepObservation] = field(init=False)
+    _questions: tuple[tuple[str, Question, Any], ...] = field(init=False)
 
-    @property
-    def by_step(self) -> dict[str, StepObservation]:
-        return observations_by_step(self.visit.observations)
-
-    def observed_questions(self) -> Iterator[tuple[str, Question, Any]]:
-        """(step key, question, answer) of every question in journey order."""
-        by_step = self.by_step
+    def __post_init__(self) -> None:
+        by_step = observations_by_step(self.visit.observations)
+        questions = []
         for _, step in self.journey.steps():
             observation = by_step.get(step.key)
             answers = observation.answers if observation is not None else {}
-            for question in step.questions:
-                yield step.key, question, answers.get(question.key)
+            questions += [(step.key, q, answers.get(q.key)) for q in step.questions]
+        object.__setattr__(self, "by_step", by_step)
+        object.__setattr__(self, "_questions", tuple(questions))
+
+    def observed_questions(self) -> tuple[tuple[str, Question, Any], ...]:
+        """(step key, question, answer) of every question in journey order."""
+        return self._questions
 
 
 Rule = Callable[[QcContext], Iterable[Flag]]
