@@ -379,15 +379,20 @@ class _Job:
 
 
 def results(fresh: FreshVisit, visit_id: int, *, minimal: bool = False) -> list[dict[str, Any]]:
-    """What each operation's single request would have answered (after ``store_many``); with
-    ``minimal`` (``Prefer: return=minimal``) only the statuses, none of the bodies."""
-    if minimal:
-        return [
-            service.operation_result(
-                index, 200 if isinstance(item, (service.StepInput, VisitSubmit)) else 201, None
-            )
-            for index, item in enumerate(fresh.operations)
-        ]
+    """What each operation's single request would have answered (after ``store_many``): a
+    check-in or photo 201, a step or the check-out 200; with ``minimal`` (``Prefer:
+    return=minimal``) without the bodies, which are then not built."""
+    bodies = [None] * len(fresh.operations) if minimal else _bodies(fresh, visit_id)
+    return [
+        service.operation_result(
+            index, 201 if isinstance(item, (VisitStart, service.MediaInput)) else 200, body
+        )
+        for index, (item, body) in enumerate(zip(fresh.operations, bodies, strict=True))
+    ]
+
+
+def _bodies(fresh: FreshVisit, visit_id: int) -> list[Any]:
+    """Each operation's answer: the started visit, each step and photo, the submitted visit."""
     journey_version_id = fresh.assignment.journey_version_id
     started = SimpleNamespace(
         id=visit_id,
@@ -395,32 +400,33 @@ def results(fresh: FreshVisit, visit_id: int, *, minimal: bool = False) -> list[
         **fresh.checkin,
         **dict.fromkeys(fresh.checkout),
     )
-    body = service.visit_body(
-        started,
-        status=S.in_progress,
-        journey_version_id=journey_version_id,
-        definition=fresh.definition,
-        rows=service.VisitRows((), ()),
-    )
-    answers = [service.operation_result(0, 201, body)]
+    bodies: list[Any] = [
+        service.visit_body(
+            started,
+            status=S.in_progress,
+            journey_version_id=journey_version_id,
+            definition=fresh.definition,
+            rows=service.VisitRows((), ()),
+        )
+    ]
     steps = iter(fresh.steps)
     media = iter(fresh.media)
-    for index, item in enumerate(fresh.operations[1:-1], start=1):
+    for item in fresh.operations[1:-1]:
         if isinstance(item, service.StepInput):
-            answers.append(service.operation_result(index, 200, service.step_body(next(steps))))
+            bodies.append(service.step_body(next(steps)))
         else:
-            photo = service.media_public(SimpleNamespace(**next(media)))
-            answers.append(service.operation_result(index, 201, photo))
+            bodies.append(service.media_public(SimpleNamespace(**next(media))))
     rows = service.VisitRows(
         [SimpleNamespace(**row) for row in fresh.steps],
         [SimpleNamespace(**row) for row in fresh.media],
     )
-    body = service.visit_body(
-        SimpleNamespace(id=visit_id, **fresh.visit),
-        status=S.submitted,
-        journey_version_id=journey_version_id,
-        definition=fresh.definition,
-        rows=rows,
+    bodies.append(
+        service.visit_body(
+            SimpleNamespace(id=visit_id, **fresh.visit),
+            status=S.submitted,
+            journey_version_id=journey_version_id,
+            definition=fresh.definition,
+            rows=rows,
+        )
     )
-    answers.append(service.operation_result(len(fresh.operations) - 1, 200, body))
-    return answers
+    return bodies
