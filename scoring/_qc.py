@@ -143,9 +143,10 @@ class QcContext:
     location: LocationData | None
     settings: QcSettings
     other_visit_hashes: Mapping[str, int]
-    # Derived once, for the rules that all walk them.
+    # Derived once, for the rules that all walk them: the observations by step key, and
+    # (step key, question, answer) of every question in journey order.
     by_step: Mapping[str, StepObservation] = field(init=False)
-    _questions: tuple[tuple[str, Question, Any], ...] = field(init=False)
+    questions: tuple[tuple[str, Question, Any], ...] = field(init=False)
 
     def __post_init__(self) -> None:
         by_step = observations_by_step(self.visit.observations)
@@ -155,11 +156,7 @@ class QcContext:
             answers = observation.answers if observation is not None else {}
             questions += [(step.key, q, answers.get(q.key)) for q in step.questions]
         object.__setattr__(self, "by_step", by_step)
-        object.__setattr__(self, "_questions", tuple(questions))
-
-    def observed_questions(self) -> tuple[tuple[str, Question, Any], ...]:
-        """(step key, question, answer) of every question in journey order."""
-        return self._questions
+        object.__setattr__(self, "questions", tuple(questions))
 
 
 Rule = Callable[[QcContext], Iterable[Flag]]
@@ -292,7 +289,7 @@ def check_total_duration(ctx: QcContext) -> Iterator[Flag]:
 def check_evidence(ctx: QcContext) -> Iterator[Flag]:
     uploaded = ctx.visit.media_hashes
     by_step = ctx.by_step
-    for step_key, question, answer in ctx.observed_questions():
+    for step_key, question, answer in ctx.questions:
         if not question.evidence_required or step_key not in by_step:
             continue
         if answer_status(question, answer) in (AnswerStatus.na, AnswerStatus.skipped):
@@ -356,7 +353,7 @@ def check_straight_lining(ctx: QcContext) -> Iterator[Flag]:
                 first.key,
             )
 
-    for step_key, question, answer in ctx.observed_questions():
+    for step_key, question, answer in ctx.questions:
         if question.type is not QuestionType.scale or question.scale is None:
             continue
         if answer_status(question, answer) is not AnswerStatus.answered or not _is_number(answer):
@@ -390,7 +387,7 @@ def check_implicit_speed(ctx: QcContext) -> Iterator[Flag]:
 
 
 def check_text_too_short(ctx: QcContext) -> Iterator[Flag]:
-    for step_key, question, answer in ctx.observed_questions():
+    for step_key, question, answer in ctx.questions:
         if question.type is not QuestionType.text or question.min_length is None:
             continue
         if not isinstance(answer, str) or not answer.strip():
@@ -409,7 +406,7 @@ def check_text_too_short(ctx: QcContext) -> Iterator[Flag]:
 
 def check_contradiction(ctx: QcContext) -> Iterator[Flag]:
     answers: dict[str, tuple[str, Any]] = {
-        question.key: (step_key, answer) for step_key, question, answer in ctx.observed_questions()
+        question.key: (step_key, answer) for step_key, question, answer in ctx.questions
     }
     for contradiction in ctx.journey.contradictions:
         if _holds(ctx, answers, contradiction, "when") and _holds(
@@ -509,7 +506,7 @@ def _media_steps(ctx: QcContext) -> dict[str, tuple[str, str]]:
     """Media uuid → (step key, question key) of the answer or evidence that refers to it."""
     found: dict[str, tuple[str, str]] = {}
     by_step = ctx.by_step
-    for step_key, question, answer in ctx.observed_questions():
+    for step_key, question, answer in ctx.questions:
         refs = _photo_refs(question, answer)
         observation = by_step.get(step_key)
         if observation is not None:
