@@ -85,13 +85,14 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 def _sqlite_utc_text(value: datetime | None) -> str | None:
     """``process_bind_param`` and SQLite's DATETIME text in one step (``isoformat`` is the same
-    text as SQLAlchemy's storage format, ``2026-11-24 13:10:06.000000``, made in C): a whole
-    visit binds about a hundred datetimes."""
+    text as SQLAlchemy's storage format, ``2026-11-24 13:10:06.000000``, made in C; a UTC
+    value's ``+00:00`` is cut off): a whole visit binds about a hundred datetimes."""
     if value is None:
         return None
-    if value.tzinfo is not UTC:
-        value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-    return value.replace(tzinfo=None).isoformat(" ", "microseconds")
+    zone = value.tzinfo
+    if zone is not None and zone is not UTC:
+        value = value.astimezone(UTC)
+    return value.isoformat(" ", "microseconds")[:26]
 
 
 def enum_field(enum: type[StrEnum], default: Any = ..., **kwargs: Any) -> Any:
