@@ -109,8 +109,7 @@ def _publish_local(key: str, events: list[Event]) -> None:
     with _local_lock:
         hubs = list(_local_hubs.get(key, ()))
     for hub in hubs:
-        for event in events:
-            hub.publish(event)
+        hub.publish_many(events)
 
 
 class Subscriber:
@@ -138,6 +137,10 @@ class Subscriber:
             self.close("overflow")
             return
         self.queue.put_nowait(event)
+
+    def offer_all(self, events: list[Event]) -> None:
+        for event in events:
+            self.offer(event)
 
     def close(self, reason: str) -> None:
         if self.closed:
@@ -229,17 +232,22 @@ class Hub:
 
     def publish(self, event: Event) -> None:
         """Hand ``event`` to every subscriber that may see it (callable from any thread)."""
+        self.publish_many([event])
+
+    def publish_many(self, events: list[Event]) -> None:
+        """``publish`` each of ``events`` in order, waking each loop once for all of them (a
+        transaction's events: a visit's batch sends three)."""
         with self._lock:
-            self._recent.append(event)
+            self._recent.extend(events)
             # Closed subscribers whose stream never started (the client left first) go here.
             self._subscribers = {s for s in self._subscribers if not s.closed}
-            subscribers = [s for s in self._subscribers if s.wants(event)]
+            offers = [(s, [e for e in events if s.wants(e)]) for s in self._subscribers]
             watchers = list(self._watchers)
-        for subscriber in subscribers:
-            _call_soon(subscriber.loop, subscriber.offer, event)
-        if self._loop is not None:
-            for watcher in watchers:
-                _call_soon(self._loop, watcher, event)
+        for subscriber, wanted in offers:
+            if wanted:
+                _call_soon(subscriber.loop, subscriber.offer_all, wanted)
+        if self._loop is not None and watchers:
+            _call_soon(self._loop, _notify, watchers, events)
 
     def watch(self, callback: Callable[[Event], None]) -> None:
         """Call ``callback(event)`` on the hub's loop for every event (e.g. to wake a worker)."""
@@ -276,6 +284,12 @@ class Hub:
     def subscriber_count(self) -> int:
         with self._lock:
             return len(self._subscribers)
+
+
+def _notify(watchers: list[Callable[[Event], None]], events: list[Event]) -> None:
+    for event in events:
+        for watcher in watchers:
+            watcher(event)
 
 
 def _call_soon(loop: asyncio.AbstractEventLoop, callback: Callable[..., Any], *args: Any) -> None:

@@ -100,3 +100,48 @@ def test_shutdown_ends_streams_and_unregisters_the_hub(app: FastAPI) -> None:
     assert not hub.running and hub.subscriber_count == 0
     assert subscriber is not None and subscriber.closed == "shutdown"
     assert all(hub not in hubs for hubs in bus._local_hubs.values())
+
+
+def test_a_transactions_events_reach_subscribers_and_watchers_in_order_in_one_wake_up() -> None:
+    """publish_many (a committed transaction's events, from a worker thread) hands each loop
+    all of them at once: in order, only those a subscriber may see."""
+
+    async def scenario() -> None:
+        loop = asyncio.get_running_loop()
+        hub = Hub(database_url="sqlite:////tmp/fw-hub-test.sqlite3")
+        await hub.start()
+        client = hub.subscribe(project_id=1, staff=False)
+        other = hub.subscribe(project_id=2, staff=True)
+        watched: list[int | None] = []
+        hub.watch(lambda e: watched.append(e.visit_id))
+        wake_ups: list[object] = []
+        call_soon = loop.call_soon_threadsafe
+
+        def counted(callback: Any, *args: Any) -> Any:
+            wake_ups.append(callback)
+            return call_soon(callback, *args)
+
+        loop.call_soon_threadsafe = counted  # type: ignore[method-assign]
+        events = [
+            event(EventType.assignment_changed, n=1),  # staff only
+            event(EventType.visit_approved, n=2),
+            event(EventType.results_changed, n=3),
+        ]
+        await asyncio.to_thread(hub.publish_many, events)
+        await asyncio.sleep(0.05)
+        loop.call_soon_threadsafe = call_soon  # type: ignore[method-assign]
+        got = [client.queue.get_nowait().visit_id for _ in range(client.queue.qsize())]  # type: ignore[union-attr]
+        assert got == [2, 3]
+        assert other.queue.empty()
+        assert watched == [1, 2, 3]
+        # One for the client's stream, one for the watchers, none for the other stream (the
+        # rest are asyncio.to_thread's own).
+        ours = [
+            c
+            for c in wake_ups
+            if c is bus._notify or getattr(c, "__self__", None) in (client, other)
+        ]
+        assert ours == [client.offer_all, bus._notify]
+        await hub.stop()
+
+    run(scenario())
