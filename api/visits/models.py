@@ -227,6 +227,47 @@ class MediaFields(_Strict):
     question_key: str | None = Field(default=None, max_length=64)
 
 
+# A whole-visit batch whose every operation is valid, read in one pass from its JSON (bodies
+# validated as they are parsed, not parsed into dicts and validated after): the usual batch.
+# One that does not fit is read as VisitBatchRequest, which gives each operation its own
+# refusal.
+class _StartOp(_Strict):
+    op: Literal["start"]
+    step_key: None = None
+    file: None = None
+    body: VisitStart
+
+
+class _StepOp(_Strict):
+    op: Literal["step"]
+    step_key: str = Field(min_length=1)
+    file: None = None
+    body: StepWrite
+
+
+class _MediaOp(_Strict):
+    op: Literal["media"]
+    step_key: None = None
+    file: str = Field(max_length=100)
+    body: MediaFields
+
+
+class _SubmitOp(_Strict):
+    op: Literal["submit"]
+    step_key: None = None
+    file: None = None
+    body: VisitSubmit
+
+
+ValidOperation = _StartOp | _StepOp | _MediaOp | _SubmitOp
+
+
+class ValidVisitBatch(_Strict):
+    operations: list[Annotated[ValidOperation, Field(discriminator="op")]] = Field(
+        min_length=1, max_length=200
+    )
+
+
 class QuizAttemptRequest(_Strict):
     answers: dict[str, str] = Field(description="Question key → chosen option key.")
 

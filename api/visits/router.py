@@ -40,6 +40,7 @@ from api.visits.models import (
     QuizResultPublic,
     StepObservationPublic,
     StepWrite,
+    ValidVisitBatch,
     VisitBatchRequest,
     VisitBatchResponse,
     VisitPublic,
@@ -304,7 +305,7 @@ async def _read_batch(request: Request, limit: int) -> _BatchBody:
     return body
 
 
-def _batch_request(body: _BatchBody) -> VisitBatchRequest:
+def _batch_request(body: _BatchBody) -> ValidVisitBatch | VisitBatchRequest:
     """The batch's operations (415 or 422 when the body does not hold them); CPU only."""
     if body.operations is None:
         raise UnsupportedMediaType(
@@ -321,6 +322,10 @@ def _batch_request(body: _BatchBody) -> VisitBatchRequest:
             "A multipart whole-visit batch needs an operations field.",
             [{"step": None, "field": "operations", "message": "is required"}],
         )
+    try:
+        return ValidVisitBatch.model_validate_json(body.operations)
+    except ValidationError:
+        pass  # read again, operation by operation, for each one's own refusal
     try:
         return VisitBatchRequest.model_validate_json(body.operations)
     except ValidationError as err:

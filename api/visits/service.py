@@ -52,6 +52,7 @@ from api.visits.models import (
     StepObservation,
     StepObservationPublic,
     StepWrite,
+    ValidOperation,
     Visit,
     VisitBatchOperation,
     VisitPublic,
@@ -827,7 +828,9 @@ def submit(
 # ---------------------------------------------------------------- batch
 
 
-def _parse(model: type[BaseModel], body: dict[str, Any], step: str | None) -> Any:
+def _parse(model: type[BaseModel], body: Any, step: str | None) -> Any:
+    if isinstance(body, model):  # read as ValidVisitBatch: validated already
+        return body
     try:
         return model.model_validate(body)
     except ValidationError as err:
@@ -878,7 +881,10 @@ def parse_operations(operations: list[BatchOperation]) -> list[Parsed]:
 
 
 def parse_visit_operations(
-    operations: list[VisitBatchOperation], files: Mapping[str, bytes], *, limit: int
+    operations: Sequence[VisitBatchOperation | ValidOperation],
+    files: Mapping[str, bytes],
+    *,
+    limit: int,
 ) -> list[Parsed]:
     """``parse_operations`` for a whole-visit batch: also check-in and photos, whose bytes
     (``files``: multipart part name → bytes) are verified and re-encoded here, before the write
@@ -893,7 +899,12 @@ def parse_visit_operations(
             elif op.op == "step":
                 parsed.append(_step_operation(op.step_key, op.body))
             else:
-                fields: MediaFields = _parse(MediaFields, op.body, op.body.get("step_key"))
+                step = (
+                    op.body.step_key
+                    if isinstance(op.body, MediaFields)
+                    else op.body.get("step_key")
+                )
+                fields: MediaFields = _parse(MediaFields, op.body, step)
                 raw = files.get(op.file or "")
                 if raw is None:
                     raise Invalid(

@@ -7,11 +7,24 @@ import json
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+import pytest
+from pydantic import ValidationError
 from sqlmodel import select
 
 from api.accounts.models import User
 from api.audit.models import AuditEntry
-from api.visits.models import Media, StepObservation, Visit
+from api.visits import service
+from api.visits.models import (
+    Media,
+    MediaFields,
+    StepObservation,
+    StepWrite,
+    ValidVisitBatch,
+    Visit,
+    VisitBatchRequest,
+    VisitStart,
+    VisitSubmit,
+)
 from tests.visits.conftest import Field, entrance_body, new_uuid, now_iso, photo_bytes, till_body
 
 
@@ -329,3 +342,45 @@ def test_who_may_send_a_batch_is_settled_before_its_body(field: Field) -> None:
     disabled = send(field, assignment_id, [start_op()])
     assert disabled.status_code == 401, disabled.text
     assert field.count(Visit) == 0
+
+
+def test_a_valid_batch_read_in_one_pass_parses_as_each_operation_would() -> None:
+    """A batch whose operations are all valid is read as ValidVisitBatch (bodies validated as
+    the JSON is parsed); it must give what reading each operation's body on its own gives."""
+    operations, files = whole_visit()
+    operations[2]["body"]["answers"] |= {"big": 2**70, "small": 1e-05, "text": "één ☕"}
+    text = json.dumps({"operations": operations})
+    one_pass = ValidVisitBatch.model_validate_json(text).operations
+    each = VisitBatchRequest.model_validate_json(text).operations
+    assert [type(op.body) for op in one_pass] == [
+        VisitStart,
+        MediaFields,
+        StepWrite,
+        MediaFields,
+        StepWrite,
+        VisitSubmit,
+    ]
+    assert all(isinstance(op.body, dict) for op in each)
+    parsed = service.parse_visit_operations(one_pass, files, limit=10**6)
+    assert parsed == service.parse_visit_operations(each, files, limit=10**6)
+    assert not any(isinstance(item, Exception) for item in parsed)
+    step = parsed[2]
+    assert isinstance(step, service.StepInput) and step.body["answers"]["big"] == 2**70
+
+
+def test_a_batch_that_does_not_fit_in_one_pass_is_read_operation_by_operation(
+    field: Field,
+) -> None:
+    """Fields the one-pass reading does not take (a step_key on a check-in, a file on a step)
+    are ignored as before, and a bad operation is refused on its own."""
+    assignment_id = field.assignment()
+    field.pass_quiz(assignment_id)
+    operations, files = whole_visit()
+    operations[0]["step_key"] = "entrance"
+    operations[4]["body"]["conscious"] = {"valence": 9}  # out of range: till refused
+    with pytest.raises(ValidationError):
+        ValidVisitBatch.model_validate_json(json.dumps({"operations": operations}))
+    response = send(field, assignment_id, operations, files)
+    assert statuses(response) == [201, 201, 200, 201, 422, 422]
+    problem = response.json()["results"][4]["problem"]
+    assert ("till", "conscious.valence") in {(e["step"], e["field"]) for e in problem["errors"]}
