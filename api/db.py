@@ -13,13 +13,23 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
 from pydantic_core import to_json
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import (
+    Connection,
+    Dialect,
+    Engine,
+    Table,
+    create_engine,
+    event,
+    insert,
+)
 from sqlalchemy.engine import Row, make_url
 from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session
@@ -227,3 +237,61 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+class DriverInsert:
+    """An INSERT of many rows sent to the database driver as it is (``exec_driver_sql``).
+
+    The statement is compiled once per dialect by SQLAlchemy (with PostgreSQL's casts), and
+    ``prepare`` turns a row into the driver's parameters with the columns' own bind processors,
+    so that can happen before the write transaction: a writer holding SQLite's one write slot
+    then spends its turn in the database, not in building parameters.
+    """
+
+    def __init__(self, table: Table, columns: Sequence[str]) -> None:
+        self.table, self.columns = table, tuple(columns)
+        self._compiled: dict[str, _DriverSQL] = {}
+
+    def _for(self, dialect: Dialect) -> _DriverSQL:
+        found = self._compiled.get(dialect.name)
+        if found is None:
+            compiled = insert(self.table).compile(dialect=dialect, column_keys=list(self.columns))
+            if set(compiled.params) != set(self.columns):  # a column default would need a value
+                raise ValueError(f"{self.table.name}: the insert binds {sorted(compiled.params)}")
+            processors = []
+            for name in self.columns:
+                column_type = self.table.c[name].type.dialect_impl(dialect)
+                process = column_type.bind_processor(dialect)
+                if process is not None:
+                    processors.append((name, process))
+            positions = compiled.positiontup if compiled.positional else None
+            found = self._compiled[dialect.name] = _DriverSQL(
+                str(compiled),
+                itemgetter(*positions) if positions else None,
+                tuple(processors),
+            )
+        return found
+
+    def prepare(self, dialect: Dialect, row: dict[str, Any]) -> dict[str, Any]:
+        """The row's values as the driver takes them (a new dict; ``row`` is left as is)."""
+        prepared = dict(row)
+        for name, process in self._for(dialect).processors:
+            prepared[name] = process(prepared[name])
+        return prepared
+
+    def execute(self, connection: Connection, rows: Sequence[dict[str, Any]]) -> None:
+        """Insert ``prepare``d rows."""
+        sql = self._for(connection.dialect)
+        if sql.positions is None:
+            connection.exec_driver_sql(sql.text, list(rows))
+        elif len(self.columns) == 1:
+            connection.exec_driver_sql(sql.text, [(sql.positions(row),) for row in rows])
+        else:
+            connection.exec_driver_sql(sql.text, [sql.positions(row) for row in rows])
+
+
+@dataclass(frozen=True)
+class _DriverSQL:
+    text: str
+    positions: Callable[[dict[str, Any]], Any] | None  # a row's values in the driver's order
+    processors: tuple[tuple[str, Callable[[Any], Any]], ...]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -163,7 +164,10 @@ def check_visit(
     """The QC flags of a visit (reads only), and whether its project auto-approves clean
     visits. ``other_visit_hashes``: as ``scoring.run_qc`` takes them, if the caller knows them
     (else they are read)."""
-    found = session.execute(_PROJECT_AND_LOCATION, {"location_id": data.location_id}).one()
+    # On the connection: the project's and location's rows, which no pending change touches,
+    # without the session's flush and ORM execution.
+    db = session.connection()
+    found = db.execute(_PROJECT_AND_LOCATION, {"location_id": data.location_id}).one()
     config = QcConfig.model_validate(found.qc or {})
     location = scoring.LocationData(
         latitude=found.latitude,
@@ -194,44 +198,52 @@ def store_run(session: Session, *, visit_id: int, flags: list[scoring.Flag]) -> 
     store_runs(session, [(visit_id, run, flags)])
 
 
+def run_rows(
+    visit_id: int | None, run: int, flags: list[scoring.Flag], now: datetime
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """A QC run's row (the visit's current one) and its flags' rows."""
+    counts = Counter(flag.severity for flag in flags)
+    run_row = {
+        "visit_id": visit_id,
+        "run": run,
+        "current": True,
+        "worst_severity": scoring.worst_severity(flags),
+        "info_count": counts[scoring.Severity.info],
+        "warn_count": counts[scoring.Severity.warn],
+        "fail_count": counts[scoring.Severity.fail],
+        "created_at": now,
+    }
+    flag_rows = [
+        {
+            "visit_id": visit_id,
+            "run": run,
+            "rule": str(flag.rule),
+            "severity": flag.severity,
+            "step_key": flag.step_key,
+            "question_key": flag.question_key,
+            "message": flag.message[:2000],
+            "created_at": now,
+        }
+        for flag in flags
+    ]
+    return run_row, flag_rows
+
+
 def store_runs(
     session: Session | sa.Connection, runs: Sequence[tuple[int, int, list[scoring.Flag]]]
 ) -> None:
     """Insert QC runs, each (visit id, run number, flags), as their visits' current ones (the
     caller has retired any earlier run)."""
     now = utcnow()
-    run_rows, flag_rows = [], []
+    new_runs, new_flags = [], []
     for visit_id, run, flags in runs:
-        counts = Counter(flag.severity for flag in flags)
-        run_rows.append(
-            {
-                "visit_id": visit_id,
-                "run": run,
-                "current": True,
-                "worst_severity": scoring.worst_severity(flags),
-                "info_count": counts[scoring.Severity.info],
-                "warn_count": counts[scoring.Severity.warn],
-                "fail_count": counts[scoring.Severity.fail],
-                "created_at": now,
-            }
-        )
-        flag_rows += [
-            {
-                "visit_id": visit_id,
-                "run": run,
-                "rule": str(flag.rule),
-                "severity": flag.severity,
-                "step_key": flag.step_key,
-                "question_key": flag.question_key,
-                "message": flag.message[:2000],
-                "created_at": now,
-            }
-            for flag in flags
-        ]
-    if run_rows:
-        session.execute(_NEW_RUN, run_rows)
-    if flag_rows:
-        session.execute(_NEW_FLAG, flag_rows)
+        run_row, flag_rows = run_rows(visit_id, run, flags, now)
+        new_runs.append(run_row)
+        new_flags += flag_rows
+    if new_runs:
+        session.execute(_NEW_RUN, new_runs)
+    if new_flags:
+        session.execute(_NEW_FLAG, new_flags)
 
 
 def _public(row: QcFlag) -> FlagPublic:

@@ -21,17 +21,19 @@ from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, union_all, update
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from api.accounts.models import User
 from api.assignments.models import Assignment, AssignmentStatus
 from api.audit.models import AuditEntry
 from api.common import utcnow
-from api.db import Database, detached
+from api.db import Database, DriverInsert, detached
 from api.errors import FieldworkError
 from api.events.service import assignment_transitioned
-from api.qc.service import check_visit, hashes_elsewhere, store_runs, visit_data
+from api.qc.models import QcFlag, QcRun
+from api.qc.service import check_visit, hashes_elsewhere, run_rows, visit_data
 from api.visits import service
 from api.visits.media import CleanImage, MediaStore
 from api.visits.models import Media, StepObservation, Visit, VisitStart, VisitSubmit
@@ -43,22 +45,8 @@ S = AssignmentStatus
 logger = logging.getLogger(__name__)
 _assignments = Assignment.__table__  # type: ignore[attr-defined]
 _visits = Visit.__table__  # type: ignore[attr-defined]
-_steps = StepObservation.__table__  # type: ignore[attr-defined]
-_media = Media.__table__  # type: ignore[attr-defined]
-_audit = AuditEntry.__table__  # type: ignore[attr-defined]
 
-# Built once. The client UUIDs of a batch that are stored already (a resend, or a clash).
-_SEEN = union_all(
-    select(_visits.c.client_uuid).where(
-        _visits.c.client_uuid.in_(bindparam("visit_uuids", expanding=True))
-    ),
-    select(_steps.c.client_uuid).where(
-        _steps.c.client_uuid.in_(bindparam("step_uuids", expanding=True))
-    ),
-    select(_media.c.client_uuid).where(
-        _media.c.client_uuid.in_(bindparam("media_uuids", expanding=True))
-    ),
-)
+# Built once.
 _ASSIGNMENTS = (
     select(_assignments.c.id, _assignments.c.status, _assignments.c.updated_at)
     .where(_assignments.c.id.in_(bindparam("ids", expanding=True)))
@@ -72,7 +60,36 @@ _SUBMITTED = (
 )
 _ASSIGNMENT = select(_assignments).where(_assignments.c.id == bindparam("id"))
 _NEW_VISITS = insert(_visits).returning(_visits.c.id, sort_by_parameter_order=True)
-_NEW_AUDIT, _NEW_MEDIA, _NEW_STEPS = insert(_audit), insert(_media), insert(_steps)
+
+
+def _rows_of(model: Any) -> DriverInsert:
+    """Insert rows of every column of ``model``'s table but the id."""
+    table = model.__table__
+    return DriverInsert(table, [column.name for column in table.c if column.name != "id"])
+
+
+_NEW_AUDIT, _NEW_MEDIA, _NEW_STEPS = (
+    _rows_of(AuditEntry),
+    _rows_of(Media),
+    _rows_of(StepObservation),
+)
+_NEW_RUN, _NEW_FLAGS = _rows_of(QcRun), _rows_of(QcFlag)
+
+
+@dataclass
+class _DriverRows:
+    """A fresh visit's rows as the driver takes them (``DriverInsert.prepare``), made in the
+    plan; the visit's id is filled in once it is known."""
+
+    audit: list[dict[str, Any]]
+    steps: list[dict[str, Any]]
+    media: list[dict[str, Any]]
+    run: dict[str, Any]
+    flags: list[dict[str, Any]]
+
+    def of_visit(self, visit_id: int) -> None:
+        for row in (*self.steps, *self.media, self.run, *self.flags):
+            row["visit_id"] = visit_id
 
 
 @dataclass
@@ -89,6 +106,13 @@ class FreshVisit:
     media: list[dict[str, Any]]
     now: datetime
     flags: list[Flag] = field(default_factory=list)
+    driver: _DriverRows | None = None  # set by ``plan`` once the rows are final
+
+    @property
+    def prepared(self) -> _DriverRows:
+        """The rows as the driver takes them."""
+        assert self.driver is not None, "plan() prepares the rows"
+        return self.driver
 
     @property
     def visit(self) -> dict[str, Any]:
@@ -214,41 +238,56 @@ def plan(
     for row, photo in zip(media_rows, photos, strict=True):
         assert isinstance(photo.image, CleanImage)
         row["storage_key"] = store.put(photo.image.data)
+    fresh.driver = _driver_rows(session, fresh)
     return fresh
 
 
-def _uuids(visit_uuid: str, operations: list[service.Parsed]) -> tuple[str, set[str], set[str]]:
-    """A fresh visit's client UUIDs: the visit's, its steps' and its photos'."""
-    steps = {op.uuid for op in operations if isinstance(op, service.StepInput)}
-    photos = {str(op.fields.client_uuid) for op in operations if isinstance(op, service.MediaInput)}
-    return visit_uuid, steps, photos
-
-
-def _seen_params(uuids: list[tuple[str, set[str], set[str]]]) -> dict[str, list[str]]:
-    return {
-        "visit_uuids": [visit for visit, _, _ in uuids],
-        "step_uuids": [uuid for _, steps, _ in uuids for uuid in steps],
-        "media_uuids": [uuid for _, _, photos in uuids for uuid in photos],
-    }
+def _driver_rows(session: Session, fresh: FreshVisit) -> _DriverRows:
+    dialect = session.get_bind().dialect
+    audit = [
+        {
+            "at": fresh.now,
+            "actor_id": fresh.actor.id,
+            "entity": "assignment",
+            "entity_id": fresh.assignment.id,
+            "action": action,
+            "from_state": before,
+            "to_state": after,
+            "comment": "",
+            "data": {},
+        }
+        for action, before, after in (
+            ("visit_started", S.accepted, S.in_progress),
+            ("submitted", S.in_progress, S.submitted),
+        )
+    ]
+    run, flags = run_rows(None, 1, fresh.flags, fresh.now)
+    return _DriverRows(
+        audit=[_NEW_AUDIT.prepare(dialect, row) for row in audit],
+        steps=[_NEW_STEPS.prepare(dialect, row) for row in fresh.steps],
+        media=[_NEW_MEDIA.prepare(dialect, row) for row in fresh.media],
+        run=_NEW_RUN.prepare(dialect, run),
+        flags=[_NEW_FLAGS.prepare(dialect, row) for row in flags],
+    )
 
 
 def store_many(session: Session, plans: list[FreshVisit]) -> list[int | None]:
     """Insert the planned visits whose snapshot still holds, all with the same few statements;
     the visits' ids, or None for a plan that changed (it wrote nothing): another visit was
-    started on its assignment or took one of its UUIDs, or one of its photos turned up in
-    another visit (QC must see that), meanwhile or earlier in ``plans``."""
+    started on its assignment, or one of its photos turned up in another visit (QC must see
+    that), meanwhile or earlier in ``plans``. A client UUID stored already (by another
+    assignment's visit: a resend of this one finds its assignment changed) is left to the
+    unique indexes: the insert fails with ``IntegrityError`` and nothing is kept."""
     # Core statements on the session's connection: the ORM adds nothing to these.
     db = session.connection()
     ids = sorted({plan.assignment.id for plan in plans})
     found = {row.id: row for row in db.execute(_ASSIGNMENTS, {"ids": ids})}
-    uuids = [_uuids(plan.visit["client_uuid"], plan.operations) for plan in plans]
-    seen = set(db.execute(_SEEN, _seen_params(uuids)).scalars())
     hashes = sorted({row["sha256"] for plan in plans for row in plan.media})
     elsewhere = hashes_elsewhere(session, visit_id=0, hashes=hashes)
     kept: list[FreshVisit] = []
     taken_assignments: set[int | None] = set()
     taken_hashes: set[str] = set()
-    for plan, (visit_uuid, steps, photos) in zip(plans, uuids, strict=True):
+    for plan in plans:
         assignment = plan.assignment
         row = found.get(assignment.id)
         own_hashes = {media["sha256"] for media in plan.media}
@@ -256,14 +295,12 @@ def store_many(session: Session, plans: list[FreshVisit]) -> list[int | None]:
             row is None
             or (row.status, row.updated_at) != (S.accepted, assignment.updated_at)
             or assignment.id in taken_assignments
-            or not seen.isdisjoint({visit_uuid, *steps, *photos})
             or not own_hashes.isdisjoint(elsewhere)
             or not taken_hashes.isdisjoint(own_hashes)
         ):
             continue
         kept.append(plan)
         taken_assignments.add(assignment.id)
-        seen |= {visit_uuid, *steps, *photos}
         taken_hashes |= own_hashes
     stored = _insert(session, kept) if kept else {}
     return [stored.get(id(plan)) for plan in plans]
@@ -276,37 +313,22 @@ def _insert(session: Session, plans: list[FreshVisit]) -> dict[int, int]:
         _SUBMITTED,
         [{"b_id": p.assignment.id, "status": S.submitted, "updated_at": p.now} for p in plans],
     )
-    db.execute(
-        _NEW_AUDIT,
-        [
-            {
-                "at": plan.now,
-                "actor_id": plan.actor.id,
-                "entity": "assignment",
-                "entity_id": plan.assignment.id,
-                "action": action,
-                "from_state": before,
-                "to_state": after,
-                "comment": "",
-                "data": {},
-            }
-            for plan in plans
-            for action, before, after in (
-                ("visit_started", S.accepted, S.in_progress),
-                ("submitted", S.in_progress, S.submitted),
-            )
-        ],
-    )
+    prepared = [plan.prepared for plan in plans]
+    _NEW_AUDIT.execute(db, [row for rows in prepared for row in rows.audit])
     visit_ids = db.execute(_NEW_VISITS, [plan.visit for plan in plans]).scalars().all()
     pairs = list(zip(plans, visit_ids, strict=True))
     for plan, visit_id in pairs:
         for row in (*plan.steps, *plan.media):
             row["visit_id"] = visit_id
-    media = [row for plan in plans for row in plan.media]
+        plan.prepared.of_visit(visit_id)
+    media = [row for rows in prepared for row in rows.media]
     if media:
-        db.execute(_NEW_MEDIA, media)
-    db.execute(_NEW_STEPS, [row for plan in plans for row in plan.steps])
-    store_runs(db, [(visit_id, 1, plan.flags) for plan, visit_id in pairs])
+        _NEW_MEDIA.execute(db, media)
+    _NEW_STEPS.execute(db, [row for rows in prepared for row in rows.steps])
+    _NEW_RUN.execute(db, [rows.run for rows in prepared])
+    flags = [row for rows in prepared for row in rows.flags]
+    if flags:
+        _NEW_FLAGS.execute(db, flags)
     for plan, visit_id in pairs:
         assignment = plan.assignment
         assignment.updated_at = plan.now
@@ -362,6 +384,11 @@ class GroupWriter:
         try:
             with self._db.session() as session:
                 visit_ids = store_many(session, [job.plan for job in jobs])
+        except IntegrityError:
+            # A client UUID stored already: the general way answers each plan (409 for the
+            # one that reused it).
+            logger.info("a client UUID of %d fresh visits was taken; none was kept", len(jobs))
+            visit_ids = [None] * len(jobs)
         except Exception:
             # Each plan goes the general way in a transaction of its own, which answers (or
             # fails) for itself; nothing of this one was kept.

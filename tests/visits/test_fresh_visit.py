@@ -185,6 +185,42 @@ def test_a_plan_whose_photo_turned_up_elsewhere_writes_nothing(
         )
 
 
+def test_a_fresh_visit_reusing_a_stored_uuid_keeps_nothing_and_gets_409(
+    field: Field, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The unique indexes refuse a client UUID that another assignment's visit holds: the short
+    write keeps nothing, and the general way answers the step that reused it with 409."""
+    first, second = field.assignment(), field.assignment()
+    field.pass_quiz(first)
+    field.pass_quiz(second)
+    operations, files = whole_visit()
+    assert statuses(send(field, first, operations, files)) == [201, 201, 200, 201, 200, 200]
+    taken = operations[2]["body"]["client_uuid"]  # the entrance step's
+
+    reusing, _ = whole_visit()
+    assert reusing[2]["op"] == "step" and reusing[2]["body"]["client_uuid"] != taken
+    reusing[2]["body"]["client_uuid"] = taken
+    other_photos = {"p0": photo_bytes(noise=True), "p1": photo_bytes("PNG", noise=True)}
+    with caplog.at_level("INFO", logger="api.visits.fresh"):
+        response = send(field, second, reusing, other_photos)
+    assert "client UUID of 1 fresh visits was taken" in caplog.text
+    assert statuses(response) == [201, 201, 409, 201, 200, 422]
+    problem = response.json()["results"][2]["problem"]
+    assert problem["type"].endswith("idempotency-conflict") and problem["client_uuid"] == taken
+    with field.db.session() as session:
+        holders = session.exec(
+            select(StepObservation.visit_id).where(StepObservation.client_uuid == taken)
+        ).all()
+        visits = session.exec(select(Visit.assignment_id, Visit.submitted_at)).all()
+    assert holders == [_visit_id(field, first)]
+    assert sorted((a, s is not None) for a, s in visits) == [(first, True), (second, False)]
+
+
+def _visit_id(field: Field, assignment_id: int) -> int | None:
+    with field.db.session() as session:
+        return session.exec(select(Visit.id).where(Visit.assignment_id == assignment_id)).one()
+
+
 def test_plans_stored_together_keep_apart_what_clashes(field: Field, tmp_path: Path) -> None:
     """One group transaction stores the plans that still hold; a second plan of the same
     assignment (the same visit sent twice at once) and a plan whose photo another plan of the
