@@ -92,8 +92,10 @@ def test_client_files_an_appeal_and_sees_the_apis_refusals(results: Results, pag
     shot(page, "dashboard-appeals-client")
 
     # Refusals are the API's own words: the window closed, or an appeal is already open.
-    backdate_approval(results, second, days=15)
+    # The window closes while the form is open: the live re-read that the filing above set off
+    # may land after the backdating at any time and then drops the visit's button, not the form.
     page.click(f"button[data-appeal='{second}']")
+    backdate_approval(results, second, days=15)
     page.fill("#appeal-form textarea[name=reason]", "Too late?")
     page.click("#appeal-form button[type=submit]")
     page.wait_for_function(
