@@ -2,10 +2,12 @@
 
 The usual whole-visit batch is a check-in, photos, steps and the check-out of an assignment that
 has no visit yet, every operation valid. It is checked and built in full against a read
-snapshot, outside the write transaction: the rules, QC and every row. The write transaction then
-re-reads only what the plan depended on and, if it is unchanged, inserts the rows with a handful
-of statements. On SQLite every writer of the deployment takes turns, so this keeps each turn
-short.
+snapshot, outside the write transaction: the rules, QC and every row, its values made ready for
+the database driver. The write transaction then re-reads only what the plan depended on (the
+assignment's state, other visits' photos) and, if it is unchanged, inserts the rows with a
+handful of statements; a client UUID that another visit holds already fails the insert on its
+unique index, and nothing is kept. On SQLite every writer of the deployment takes turns, so this
+keeps each turn short.
 
 Anything else goes the general way, operation by operation (``service.apply_operations``), with
 the same results: a resend, a refusal, a visit already started, a project that auto-approves,
