@@ -386,10 +386,14 @@ class GroupWriter:
         try:
             with self._db.session() as session:
                 visit_ids = store_many(session, [job.plan for job in jobs])
-        except IntegrityError:
+        except IntegrityError as err:
             # A client UUID stored already: the general way answers each plan (409 for the
-            # one that reused it).
-            logger.info("a client UUID of %d fresh visits was taken; none was kept", len(jobs))
+            # one that reused it). The constraint is logged in case it was another one.
+            logger.info(
+                "a client UUID of %d fresh visits was taken; none was kept (%s)",
+                len(jobs),
+                err.orig,
+            )
             visit_ids = [None] * len(jobs)
         except Exception:
             # Each plan goes the general way in a transaction of its own, which answers (or

@@ -899,11 +899,8 @@ def parse_visit_operations(
             elif op.op == "step":
                 parsed.append(_step_operation(op.step_key, op.body))
             else:
-                step = (
-                    op.body.step_key
-                    if isinstance(op.body, MediaFields)
-                    else op.body.get("step_key")
-                )
+                # The step named in a refusal; a body read as ValidVisitBatch is valid already.
+                step = op.body.get("step_key") if isinstance(op.body, dict) else None
                 fields: MediaFields = _parse(MediaFields, op.body, step)
                 raw = files.get(op.file or "")
                 if raw is None:
