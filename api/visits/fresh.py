@@ -365,22 +365,26 @@ class GroupWriter:
 
     def store(self, plan: FreshVisit) -> int | None:
         """The stored visit's id; None if the plan no longer holds (it wrote nothing)."""
-        job = _Job(plan)
+        return self.store_all([plan])[0]
+
+    def store_all(self, plans: list[FreshVisit]) -> list[int | None]:
+        """``store`` for several plans (a lane's group): each one's visit id, or None."""
+        jobs = [_Job(plan) for plan in plans]
         with self._turn:
-            self._queue.append(job)
-            while self._writing and not job.done:
+            self._queue.extend(jobs)
+            while self._writing and not all(job.done for job in jobs):
                 self._turn.wait()
-            if job.done:
-                return job.visit_id
+            if all(job.done for job in jobs):
+                return [job.visit_id for job in jobs]
             self._writing = True
-            jobs, self._queue = self._queue, []
+            queued, self._queue = self._queue, []
         try:
-            self._write(jobs)
+            self._write(queued)
         finally:
             with self._turn:
                 self._writing = False
                 self._turn.notify_all()
-        return job.visit_id
+        return [job.visit_id for job in jobs]
 
     def _write(self, jobs: list[_Job]) -> None:
         try:

@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 from uuid import UUID
 
-import anyio
 from fastapi import APIRouter, Depends, File, Form, Request, Response, UploadFile, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from pydantic import ValidationError
 from pydantic_core import to_json
+from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
-from api.accounts.models import Role
+from api.accounts.models import Role, User
+from api.db import Database
 from api.deps import (
     CredentialDep,
     DatabaseDep,
@@ -28,8 +30,15 @@ from api.deps import (
     get_db,
     signed_in_as,
 )
-from api.errors import Invalid, PayloadTooLarge, UnsupportedMediaType, error_field
+from api.errors import (
+    FieldworkError,
+    Invalid,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    error_field,
+)
 from api.visits import fresh, service
+from api.visits.lane import Lane
 from api.visits.media import LocalMediaStore, MediaStore
 from api.visits.models import (
     BatchRequest,
@@ -344,23 +353,43 @@ def _batch_refusal(request: Request, length: int) -> PayloadTooLarge | None:
 VisitBatchRoute = length_checked(_batch_refusal)
 
 
-# Whole-visit batches of one process take turns, one at a time in each of two lanes: a visit's
-# usual batch (its writes and a photo or a few, up to LIGHT_BATCH_BYTES) in one, and larger ones
-# (many or large photos to re-encode) in the other, so that no large one holds up the usual ones.
-# Not more: the threads share one interpreter, and each further thread parsing and checking at
-# once cost every batch CPU and took the interpreter from the one holding the write slot (two
-# threads in one lane: 10-12 ms of server CPU a visit against 8.5-9.7 ms with one;
-# docs/visit-api.md, Throughput). The deployment's processes (workers) run batches side by side.
+# Whole-visit batches of one process take turns in two lanes, a group at a time (``Lane``): a
+# visit's usual batch (its writes and a photo or a few, up to LIGHT_BATCH_BYTES) in one, and
+# larger ones (many or large photos to re-encode) in the other, one by one, so that no large one
+# holds up the usual ones. One thread a lane: the threads share one interpreter, and each further
+# thread parsing and checking at once cost every batch CPU and took the interpreter from the one
+# holding the write slot (two threads in one lane: 10-12 ms of server CPU a visit against
+# 8.5-9.7 ms with one; docs/visit-api.md, Throughput). A group shares its read transaction and
+# the write transaction of its fresh visits. The deployment's processes run batches side by side.
 LIGHT_BATCH_BYTES = 1024 * 1024
+LIGHT_GROUP = 16  # batches; a group of usual ones takes well under 100 ms of CPU
+BatchLane = Lane["_BatchJob", Response]
 
 
-def _batch_lane(request: Request) -> anyio.CapacityLimiter:
-    """The lane of this batch (by its declared length), made on first use in the event loop."""
-    lanes: dict[str, anyio.CapacityLimiter] | None = getattr(request.app.state, "batch_lanes", None)
-    if lanes is None:
+@dataclass
+class _BatchJob:
+    """A whole-visit batch whose token and body were read in the event loop."""
+
+    assignment_id: int
+    user_id: int
+    body: _BatchBody
+    minimal: bool
+    limit: int
+    store: MediaStore
+
+
+def _batch_lane(request: Request) -> BatchLane:
+    """The lane of this batch (by its declared length), made on first use in each event loop."""
+    lanes: dict[str, BatchLane] | None = getattr(request.app.state, "batch_lanes", None)
+    if lanes is None or lanes["light"].loop is not asyncio.get_running_loop():
+        db, writer = get_db(request), _group_writer(request)
+
+        def run(jobs: list[_BatchJob]) -> list[Response | Exception]:
+            return _run_batches(db, writer, jobs)
+
         lanes = request.app.state.batch_lanes = {
-            "light": anyio.CapacityLimiter(1),
-            "large": anyio.CapacityLimiter(1),
+            "light": Lane(run, max_group=LIGHT_GROUP),
+            "large": Lane(run, max_group=1),
         }
     length = declared_length(request)
     return lanes["light" if length is None or length <= LIGHT_BATCH_BYTES else "large"]
@@ -390,44 +419,81 @@ async def run_visit_batch(
     user_id = bearer_user_id(credential, settings)  # 401 before the body is read
     limit = settings.max_upload_bytes
     body = await _read_batch(request, limit)
-    db = get_db(request)
-    writer = _group_writer(request)
-    minimal = wants_minimal(request)
+    job = _BatchJob(assignment_id, user_id, body, wants_minimal(request), limit, store)
+    return await _batch_lane(request).submit(job)
 
-    def apply() -> Response:
-        planned = None
-        # One read transaction: the account (as ShopperUser would read it, in its own), then,
-        # for a fresh visit, the plan, checked and built before the write transaction.
+
+def _run_batches(
+    db: Database, writer: fresh.GroupWriter, jobs: list[_BatchJob]
+) -> list[Response | Exception]:
+    """A lane's group: every batch read, checked and, if it is a fresh visit, planned in one
+    read transaction; the fresh visits stored together (``GroupWriter``); the others, and a
+    plan that no longer held, the general way, each in a transaction of its own. Each batch
+    gets its own answer, or the exception its request raises."""
+    outcomes: list[Response | Exception | None] = [None] * len(jobs)
+    readings: dict[int, tuple[User, list[service.Parsed]]] = {}
+    plans: dict[int, fresh.FreshVisit] = {}
+    pending = list(range(len(jobs)))
+    while pending:
         with db.session(read_only=True) as session:
-            user = signed_in_as(session.connection(), user_id, Role.shopper)
-            data = _batch_request(body)
-            operations = service.parse_visit_operations(data.operations, body.files, limit=limit)
-            if fresh.looks_fresh(operations):
-                assignment = fresh.own_assignment(
-                    session, shopper=user, assignment_id=assignment_id
-                )
-                if assignment is not None:
-                    planned = fresh.plan(
+            while pending:
+                index = pending.pop(0)
+                try:
+                    readings[index], plan = _plan_batch(session, jobs[index])
+                except (FieldworkError, RequestValidationError) as err:
+                    outcomes[index] = err  # the batch's own refusal
+                    continue
+                except Exception as err:
+                    # The transaction may be unusable now (PostgreSQL): a new one for the rest.
+                    outcomes[index] = err
+                    session.rollback()
+                    break
+                if plan is not None:
+                    plans[index] = plan
+    stored = dict(zip(plans, writer.store_all(list(plans.values())), strict=True))
+    for index, job in enumerate(jobs):
+        if outcomes[index] is not None:
+            continue
+        try:
+            visit_id = stored.get(index)
+            if visit_id is not None:
+                answers = fresh.results(plans[index], visit_id, minimal=job.minimal)
+                content: dict[str, Any] = {"visit_id": visit_id, "results": answers}
+            else:
+                user, operations = readings[index]
+                with db.session() as session:
+                    assignment = service.own_assignment(
+                        session, shopper=user, assignment_id=job.assignment_id
+                    )
+                    visit, results = service.run_visit_batch(
                         session,
                         assignment=assignment,
                         operations=operations,
                         actor=user,
-                        store=store,
+                        store=job.store,
                     )
-        if planned is not None:
-            visit_id = writer.store(planned)
-            if visit_id is not None:
-                answers = fresh.results(planned, visit_id, minimal=minimal)
-                return _batch_json({"visit_id": visit_id, "results": answers}, minimal=minimal)
-        with db.session() as session:
-            assignment = service.own_assignment(session, shopper=user, assignment_id=assignment_id)
-            visit, results = service.run_visit_batch(
-                session, assignment=assignment, operations=operations, actor=user, store=store
-            )
-        content = {"visit_id": visit.id if visit else None, "results": results}
-        return _batch_json(content, minimal=minimal)
+                content = {"visit_id": visit.id if visit else None, "results": results}
+            outcomes[index] = _batch_json(content, minimal=job.minimal)
+        except Exception as err:
+            outcomes[index] = err
+    return [outcome for outcome in outcomes if outcome is not None]
 
-    return await anyio.to_thread.run_sync(apply, limiter=_batch_lane(request))
+
+def _plan_batch(
+    session: Session, job: _BatchJob
+) -> tuple[tuple[User, list[service.Parsed]], fresh.FreshVisit | None]:
+    """The batch's shopper and operations, and its plan if it is a fresh visit (else None)."""
+    user = signed_in_as(session.connection(), job.user_id, Role.shopper)
+    data = _batch_request(job.body)
+    operations = service.parse_visit_operations(data.operations, job.body.files, limit=job.limit)
+    planned = None
+    if fresh.looks_fresh(operations):
+        assignment = fresh.own_assignment(session, shopper=user, assignment_id=job.assignment_id)
+        if assignment is not None:
+            planned = fresh.plan(
+                session, assignment=assignment, operations=operations, actor=user, store=job.store
+            )
+    return (user, operations), planned
 
 
 router.add_api_route(
