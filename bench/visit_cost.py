@@ -1,6 +1,6 @@
 """What one whole-visit batch costs the server, measured in one process, without the network.
 
-    python bench/visit_cost.py [--visits 200] [--full-results]   # CPU ms per visit
+    python bench/visit_cost.py [--visits 200] [--group 1] [--full-results]  # CPU ms per visit
     python bench/visit_cost.py --callgrind [--visits 50] [...]   # machine instructions per visit
 
 The served app (``create_served_app``, as ``fieldwork serve`` runs it) is driven through ASGI
@@ -8,7 +8,9 @@ with the same batches ``bench/ingest.py`` sends: a check-in, one small photo, 20
 emotion measures and the check-out, one request a visit, one after the other, with ``Prefer:
 return=minimal`` as the outbox sends them (``--full-results``: without it). Nothing else runs,
 so this is the server's own cost of a visit: the HTTP framework, authentication, parsing, the
-plan, QC, the write and the answer (not uvicorn's socket handling).
+plan, QC, the write and the answer (not uvicorn's socket handling). ``--group N`` sends the
+batches N at a time, as a loaded server's lane finds them waiting: the lane then runs them as one
+group (one read and one write transaction for all N).
 
 CPU time on a shared machine moves by a third from hour to hour. ``--callgrind`` runs the same
 visits under valgrind's callgrind (Debian's ``valgrind``) and counts the instructions executed
@@ -92,8 +94,9 @@ def _toggle(state: str) -> None:
         sum(range(1000))
 
 
-def measure(visits: int, full: bool = False) -> float:
-    """CPU seconds per visit of ``visits`` whole-visit batches after a warm-up."""
+def measure(visits: int, full: bool = False, group: int = 1) -> float:
+    """CPU seconds per visit of ``visits`` whole-visit batches after a warm-up, sent ``group``
+    at a time."""
     workdir = Path(tempfile.mkdtemp(prefix="fieldwork-visit-cost-"))
     try:
         url = f"sqlite:///{workdir / 'bench.sqlite3'}"
@@ -119,14 +122,17 @@ def measure(visits: int, full: bool = False) -> float:
         app = create_served_app()
         planned = [ingest.PlannedVisit(a, ingest.small_jpeg(a)) for a in assignments[0]]
 
+        async def send_all(visits: list[ingest.PlannedVisit]) -> None:
+            for at in range(0, len(visits), group):
+                sends = [_send(app, tokens[0], one, full) for one in visits[at : at + group]]
+                await asyncio.gather(*sends)
+
         async def run() -> float:
             async with app.router.lifespan_context(app):
-                for one in planned[:WARM_UP]:
-                    await _send(app, tokens[0], one, full)
+                await send_all(planned[:WARM_UP])
                 _toggle("on")
                 started = time.process_time()
-                for one in planned[WARM_UP:]:
-                    await _send(app, tokens[0], one, full)
+                await send_all(planned[WARM_UP:])
                 spent = time.process_time() - started
                 _toggle("off")
                 return spent
@@ -136,7 +142,7 @@ def measure(visits: int, full: bool = False) -> float:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def under_callgrind(visits: int, full: bool) -> int:
+def under_callgrind(visits: int, full: bool, group: int) -> int:
     """Instructions per visit, from a run of this script under callgrind."""
     if shutil.which("valgrind") is None or shutil.which("callgrind_control") is None:
         raise SystemExit("--callgrind needs valgrind (Debian: apt-get install valgrind)")
@@ -150,6 +156,8 @@ def under_callgrind(visits: int, full: bool) -> int:
             str(Path(__file__).resolve()),
             "--visits",
             str(visits),
+            "--group",
+            str(group),
             *(["--full-results"] if full else []),
         ]
         env = os.environ | {"FIELDWORK_BENCH_CALLGRIND": "1"}
@@ -164,6 +172,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--visits", type=int, default=0, help="default: 200, or 50 --callgrind")
     parser.add_argument("--callgrind", action="store_true", help="count instructions instead")
+    parser.add_argument("--group", type=int, default=1, help="batches sent at once (default 1)")
     parser.add_argument(
         "--full-results",
         action="store_true",
@@ -172,13 +181,15 @@ def main() -> None:
     args = parser.parse_args()
     if args.callgrind:
         visits = args.visits or 50
-        print(f"{visits} whole-visit batches under callgrind (slow: about a minute)")
-        print(f"instructions per visit: {under_callgrind(visits, args.full_results):,}")
+        print(
+            f"{visits} whole-visit batches, {args.group} at a time, under callgrind (about a minute)"
+        )
+        print(f"instructions per visit: {under_callgrind(visits, args.full_results, args.group):,}")
         return
     visits = args.visits or 200
-    cpu = measure(visits, args.full_results)
+    cpu = measure(visits, args.full_results, args.group)
     if not os.environ.get("FIELDWORK_BENCH_CALLGRIND"):
-        print(f"{visits} whole-visit batches, one process, no network")
+        print(f"{visits} whole-visit batches, {args.group} at a time, one process, no network")
         print(f"server CPU per visit: {cpu * 1000:.2f} ms ({1 / cpu:.0f} visits/s on one core)")
 
 
