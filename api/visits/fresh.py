@@ -350,11 +350,11 @@ def _insert(session: Session, plans: list[FreshVisit]) -> dict[int, int]:
 class GroupWriter:
     """Stores the fresh visits of one process's threads together (group commit).
 
-    A thread with a plan queues it; if no other thread is writing, it takes the write slot and
-    stores everything queued by then in one transaction, ``store_many``. Plans queued meanwhile
-    wait for that transaction, and the next writer stores them. On SQLite, where the writers
-    of all processes take turns, a turn then stores several visits for little more than the
-    cost of one.
+    A thread (a lane, with its group's plans) queues its plans; if no other thread is writing,
+    it takes the write slot and stores everything queued by then in one transaction,
+    ``store_many``. Plans queued meanwhile wait for that transaction, and the next writer stores
+    them. On SQLite, where the writers of all processes take turns, a turn then stores several
+    visits for little more than the cost of one.
     """
 
     def __init__(self, db: Database) -> None:
@@ -363,12 +363,9 @@ class GroupWriter:
         self._queue: list[_Job] = []
         self._writing = False
 
-    def store(self, plan: FreshVisit) -> int | None:
-        """The stored visit's id; None if the plan no longer holds (it wrote nothing)."""
-        return self.store_all([plan])[0]
-
     def store_all(self, plans: list[FreshVisit]) -> list[int | None]:
-        """``store`` for several plans (a lane's group): each one's visit id, or None."""
+        """Each plan's stored visit id; None for a plan that no longer holds (it wrote
+        nothing)."""
         jobs = [_Job(plan) for plan in plans]
         with self._turn:
             self._queue.extend(jobs)

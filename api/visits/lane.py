@@ -39,7 +39,7 @@ class Lane(Generic[J, R]):
         self.loop = asyncio.get_running_loop()
         self._waiting: list[tuple[J, asyncio.Future[R]]] = []
         self._runner: asyncio.Task[None] | None = None
-        self.groups = 0  # groups run so far, and their jobs (for tests and benches)
+        self.groups = 0  # groups run so far, and their jobs
         self.jobs = 0
 
     @property

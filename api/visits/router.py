@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any
@@ -430,29 +431,31 @@ def _run_batches(
     read transaction; the fresh visits stored together (``GroupWriter``); the others, and a
     plan that no longer held, the general way, each in a transaction of its own. Each batch
     gets its own answer, or the exception its request raises."""
-    outcomes: list[Response | Exception | None] = [None] * len(jobs)
+    refusals: dict[int, Exception] = {}
     readings: dict[int, tuple[User, list[service.Parsed]]] = {}
     plans: dict[int, fresh.FreshVisit] = {}
-    pending = list(range(len(jobs)))
+    pending = deque(range(len(jobs)))
     while pending:
         with db.session(read_only=True) as session:
             while pending:
-                index = pending.pop(0)
+                index = pending.popleft()
                 try:
                     readings[index], plan = _plan_batch(session, jobs[index])
                 except (FieldworkError, RequestValidationError) as err:
-                    outcomes[index] = err  # the batch's own refusal
+                    refusals[index] = err  # the batch's own refusal
                     continue
                 except Exception as err:
                     # The transaction may be unusable now (PostgreSQL): a new one for the rest.
-                    outcomes[index] = err
+                    refusals[index] = err
                     session.rollback()
                     break
                 if plan is not None:
                     plans[index] = plan
     stored = dict(zip(plans, writer.store_all(list(plans.values())), strict=True))
+    outcomes: list[Response | Exception] = []
     for index, job in enumerate(jobs):
-        if outcomes[index] is not None:
+        if index in refusals:
+            outcomes.append(refusals[index])
             continue
         try:
             visit_id = stored.get(index)
@@ -460,23 +463,23 @@ def _run_batches(
                 answers = fresh.results(plans[index], visit_id, minimal=job.minimal)
                 content: dict[str, Any] = {"visit_id": visit_id, "results": answers}
             else:
-                user, operations = readings[index]
-                with db.session() as session:
-                    assignment = service.own_assignment(
-                        session, shopper=user, assignment_id=job.assignment_id
-                    )
-                    visit, results = service.run_visit_batch(
-                        session,
-                        assignment=assignment,
-                        operations=operations,
-                        actor=user,
-                        store=job.store,
-                    )
-                content = {"visit_id": visit.id if visit else None, "results": results}
-            outcomes[index] = _batch_json(content, minimal=job.minimal)
+                content = _general_batch(db, job, *readings[index])
+            outcomes.append(_batch_json(content, minimal=job.minimal))
         except Exception as err:
-            outcomes[index] = err
-    return [outcome for outcome in outcomes if outcome is not None]
+            outcomes.append(err)
+    return outcomes
+
+
+def _general_batch(
+    db: Database, job: _BatchJob, user: User, operations: list[service.Parsed]
+) -> dict[str, Any]:
+    """A batch applied operation by operation, in a transaction of its own."""
+    with db.session() as session:
+        assignment = service.own_assignment(session, shopper=user, assignment_id=job.assignment_id)
+        visit, results = service.run_visit_batch(
+            session, assignment=assignment, operations=operations, actor=user, store=job.store
+        )
+    return {"visit_id": visit.id if visit else None, "results": results}
 
 
 def _plan_batch(

@@ -283,7 +283,7 @@ def test_the_group_writer_answers_every_thread_with_its_own_visit(
 
     def write(n: int) -> None:
         start.wait()
-        answers[n] = writer.store(plans[n])
+        answers[n] = writer.store_all([plans[n]])[0]
 
     threads = [threading.Thread(target=write, args=(n,)) for n in range(len(plans))]
     for thread in threads:
